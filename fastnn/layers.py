@@ -1,0 +1,105 @@
+"""The dense layer, in the book's and the notebook's spelling."""
+import numpy as np
+
+from ._arrays import (F32, F64, as_array, compute_dtype, kernel_array, require_2d,
+                      result_dtype)
+from .kernels.dense import dense_backward, dense_forward
+
+
+class Layer_Dense:
+    """``output = inputs @ weights + biases`` with fused Numba forward/backward.
+
+    Weights are drawn as ``0.01 * np.random.randn(n_inputs, n_neurons)`` from
+    NumPy's global generator (looked up at call time, so ``np.random.seed`` and
+    ``nnfs.init()`` give the reference's weights and dtype), biases are
+    ``np.zeros((1, n_neurons))``.
+    """
+
+    def __init__(self, n_inputs, n_neurons):
+        self.weights = 0.01 * np.random.randn(n_inputs, n_neurons)
+        self.biases = np.zeros((1, n_neurons))
+
+    def forward(self, inputs):
+        x = inputs if type(inputs) is np.ndarray else as_array(inputs, "inputs")
+        w = self.weights
+        b = self.biases
+        dt = w.dtype
+        if (x.dtype is dt and b.dtype is dt and (dt is F64 or dt is F32)
+                and x.ndim == 2 and w.ndim == 2 and x.shape[1] == w.shape[0]
+                and b.shape == (1, w.shape[1]) and x.flags.c_contiguous
+                and w.flags.c_contiguous and b.flags.c_contiguous):
+            out = np.empty((x.shape[0], w.shape[1]), dt)
+            dense_forward(x, w, b, out)
+        else:
+            x, out = self._forward_general(x, w, b)
+        self.inputs = x
+        self.output = out
+
+    def _forward_general(self, x, w, b):
+        """Any dtype mix, memory order, 1-D input or broadcastable biases."""
+        w_2d, b_2d = self._checked_params(w, b)
+        if x.ndim == 1:
+            x = x.reshape(1, -1)  # np.dot(1-D, W) + b gives one row, as here
+        require_2d(x, "inputs")
+        if x.shape[1] != w_2d.shape[0]:
+            raise ValueError(f"inputs have {x.shape[1]} features (shape {x.shape}) but the "
+                             f"layer expects {w_2d.shape[0]} (weights shape {w_2d.shape})")
+        dt = result_dtype("dense forward", x, w, b)
+        ct = compute_dtype(dt)
+        out = np.empty((x.shape[0], w_2d.shape[1]), ct)
+        dense_forward(kernel_array(x, ct), kernel_array(w_2d, ct), kernel_array(b_2d, ct), out)
+        return x, out.astype(dt, copy=False)
+
+    @staticmethod
+    def _checked_params(w, b):
+        if w.ndim != 2:
+            raise ValueError(f"weights must be 2-D (n_inputs, n_neurons), got shape {w.shape}")
+        n = w.shape[1]
+        if b.size != n or (b.ndim == 2 and b.shape[0] != 1) or b.ndim > 2:
+            raise ValueError(f"biases have shape {b.shape}, expected (1, {n}) "
+                             f"to match weights of shape {w.shape}")
+        return w, b.reshape(1, n)
+
+    def backward(self, dvalues):
+        d = dvalues if type(dvalues) is np.ndarray else as_array(dvalues, "dvalues")
+        x = self.inputs
+        w = self.weights
+        dt = w.dtype
+        if (d.dtype is dt and x.dtype is dt and (dt is F64 or dt is F32)
+                and d.ndim == 2 and w.ndim == 2 and d.shape[0] == x.shape[0]
+                and d.shape[1] == w.shape[1] and x.shape[1] == w.shape[0]
+                and d.flags.c_contiguous and x.flags.c_contiguous and w.flags.c_contiguous):
+            dweights = np.empty(w.shape, dt)
+            dbiases = np.empty((1, w.shape[1]), dt)
+            dinputs = np.empty(x.shape, dt)
+            dense_backward(x, w, d, dweights, dbiases, dinputs)
+        else:
+            dweights, dbiases, dinputs = self._backward_general(x, w, d)
+        self.dweights = dweights
+        self.dbiases = dbiases
+        self.dinputs = dinputs
+
+    def _backward_general(self, x, w, d):
+        self._checked_params(w, self.biases)
+        require_2d(d, "dvalues")
+        expected = (x.shape[0], w.shape[1])
+        if d.shape != expected or x.shape[1] != w.shape[0]:
+            raise ValueError(f"dvalues have shape {d.shape}, expected {expected} "
+                             f"(inputs {x.shape} @ weights {w.shape})")
+        ct = compute_dtype(result_dtype("dense backward", x, w, d))
+        dweights = np.empty(w.shape, ct)
+        dbiases = np.empty((1, w.shape[1]), ct)
+        dinputs = np.empty(x.shape, ct)
+        dense_backward(kernel_array(x, ct), kernel_array(w, ct), kernel_array(d, ct),
+                       dweights, dbiases, dinputs)
+        # each result takes the dtype the reference's expression would give
+        return (dweights.astype(np.result_type(x, d), copy=False),
+                dbiases.astype(d.dtype if d.dtype.kind == "f" else F64, copy=False),
+                dinputs.astype(np.result_type(d, w), copy=False))
+
+
+class DenseLayer(Layer_Dense):
+    """The notebook's spelling: ``DenseLayer(nInputs, nNeurons)``."""
+
+    def __init__(self, nInputs, nNeurons):
+        super().__init__(nInputs, nNeurons)
