@@ -26,10 +26,12 @@ def _layer_arrays(layer, weight_state, bias_state):
 
     Returns ``(arrays, fast)``: the argument list for a kernel (weights,
     dweights, weight state..., biases, dbiases, bias state...), and whether
-    all of them are already C-contiguous arrays of one float dtype.  Raises
-    before anything is created or written when shapes, gradients or
-    writeability are wrong.  Missing state is created (zeros, like the
-    reference's ``np.zeros_like``) only once everything else checked out.
+    all of them are already C-contiguous, writeable (where written) arrays of
+    one float dtype with matching shapes.  Otherwise raises before anything is
+    created or written when shapes, gradients or writeability are wrong, and
+    creates missing state (zeros, like the reference's ``np.zeros_like``) only
+    once everything else checked out.  The fast test is written out flat: it
+    runs twice per epoch and a generic loop over the arrays cost 2x more.
     """
     try:
         w, b = layer.weights, layer.biases
@@ -40,22 +42,34 @@ def _layer_arrays(layer, weight_state, bias_state):
     except AttributeError:
         raise ValueError("update_params called before backward: the layer has no "
                          "dweights/dbiases yet") from None
-    ws = [getattr(layer, name, None) for name in weight_state]
-    bs = [getattr(layer, name, None) for name in bias_state]
     dt = w.dtype
-    if ((dt is F64 or dt is F32) and type(dw) is np.ndarray and type(db) is np.ndarray
+    fast = ((dt is F64 or dt is F32) and type(dw) is np.ndarray and type(db) is np.ndarray
             and dw.dtype is dt and b.dtype is dt and db.dtype is dt
-            and w.shape == dw.shape and b.shape == db.shape
+            and dw.shape == w.shape and db.shape == b.shape
             and w.flags.c_contiguous and dw.flags.c_contiguous
             and b.flags.c_contiguous and db.flags.c_contiguous
-            and w.flags.writeable and b.flags.writeable
-            and all(s is not None and s.dtype is dt and s.shape == w.shape
-                    and s.flags.c_contiguous and s.flags.writeable for s in ws)
-            and all(s is not None and s.dtype is dt and s.shape == b.shape
-                    and s.flags.c_contiguous and s.flags.writeable for s in bs)):
-        return [w, dw, *ws, b, db, *bs], True
+            and w.flags.writeable and b.flags.writeable)
+    arrays = [w, dw]
+    for names, param in ((weight_state, w), (bias_state, b)):
+        if param is b:
+            arrays.append(b)
+            arrays.append(db)
+        for name in names:
+            s = getattr(layer, name, None)
+            arrays.append(s)
+            if fast and (type(s) is not np.ndarray or s.dtype is not dt or s.shape != param.shape
+                         or not s.flags.c_contiguous or not s.flags.writeable):
+                fast = False
+    if fast:
+        return arrays, True
+    ws = arrays[2:2 + len(weight_state)]
+    bs = arrays[4 + len(weight_state):]
 
     # Slow path: say exactly what is wrong, then create any missing state.
+    for name, a in (("weights", w), ("biases", b)) + tuple(
+            zip(weight_state + bias_state, ws + bs)):
+        if a is not None and type(a) is not np.ndarray:
+            raise TypeError(f"layer.{name} must be a NumPy array, got {type(a).__name__}")
     dw, db = np.asarray(dw), np.asarray(db)
     for name, param, grad in (("weights", w, dw), ("biases", b, db)):
         if grad.shape != param.shape:

@@ -34,11 +34,21 @@ def gemm_nn(a, b, init, out):
             for j in range(n):
                 out[i, j] = init[j] + (a0 * b[0, j] + a1 * b[1, j] + a2 * b[2, j] + a3 * b[3, j])
             p = 4
-        elif k >= 2:
+        elif k == 3:
+            a0, a1, a2 = a[i, 0], a[i, 1], a[i, 2]
+            for j in range(n):
+                out[i, j] = init[j] + (a0 * b[0, j] + a1 * b[1, j] + a2 * b[2, j])
+            p = 3
+        elif k == 2:
             a0, a1 = a[i, 0], a[i, 1]
             for j in range(n):
                 out[i, j] = init[j] + (a0 * b[0, j] + a1 * b[1, j])
             p = 2
+        elif k == 1:
+            a0 = a[i, 0]
+            for j in range(n):
+                out[i, j] = init[j] + a0 * b[0, j]
+            p = 1
         else:
             for j in range(n):
                 out[i, j] = init[j]
@@ -76,6 +86,17 @@ def gemm_nt(a, bt, init, out):
             out[i, j + 2] = s2 + init[j + 2]
             out[i, j + 3] = s3 + init[j + 3]
             j += 4
+        if j + 3 == n:
+            s0 = s1 = s2 = zero
+            for p in range(k):
+                v = a[i, p]
+                s0 += v * bt[j, p]
+                s1 += v * bt[j + 1, p]
+                s2 += v * bt[j + 2, p]
+            out[i, j] = s0 + init[j]
+            out[i, j + 1] = s1 + init[j + 1]
+            out[i, j + 2] = s2 + init[j + 2]
+            j += 3
         if j + 2 <= n:
             s0 = s1 = zero
             for p in range(k):

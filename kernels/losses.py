@@ -11,7 +11,7 @@ from math import log
 import numpy as np
 from numba import njit
 
-from .activations import _softmax_row
+from .activations import softmax_row
 
 CLIP = 1e-7
 
@@ -98,7 +98,7 @@ def softmax_cce_sparse_forward(x, labels, probs):
     n = x.shape[0]
     total = 0.0
     for i in range(n):
-        _softmax_row(x[i], probs[i])
+        softmax_row(x, probs, i)
         total += -log(_clip(probs[i, labels[i]], lo, hi))
     if n == 0:
         return np.nan, -1  # the mean of no samples, as np.mean gives
@@ -116,10 +116,8 @@ def softmax_cce_sparse_backward(dvalues, labels, dinputs):
     samples = t(n)
     one = t(1.0)  # subtract in the array dtype, as the reference's `-= 1` does
     for i in range(n):
+        for j in range(dvalues.shape[1]):
+            dinputs[i, j] = dvalues[i, j] / samples
         label = labels[i]
-        d = dvalues[i]
-        o = dinputs[i]
-        for j in range(d.size):
-            o[j] = d[j] / samples
-        o[label] = (d[label] - one) / samples
+        dinputs[i, label] = (dvalues[i, label] - one) / samples
     return -1
