@@ -13,6 +13,7 @@ from .losses import (Activation_Softmax_Loss_CategoricalCrossentropy, Categorica
                      Loss, Loss_CategoricalCrossentropy, SoftMaxCategoricalCrossEntropy)
 from .optimizers import (SGD, AdaGrad, Adam, Optimizer_Adagrad, Optimizer_Adam,
                          Optimizer_RMSprop, Optimizer_SGD, RMSProp)
+from .model import Accuracy_Categorical, Layer_Input, Model
 
 __version__ = "0.1.0"
 
@@ -24,4 +25,6 @@ __all__ = [
     # notebook spelling
     "DenseLayer", "ReLU", "SoftMax", "CategoricalCrossEntropy",
     "SoftMaxCategoricalCrossEntropy", "SGD", "AdaGrad", "RMSProp", "Adam",
+    # the book's chapter-18 model
+    "Model", "Layer_Input", "Accuracy_Categorical",
 ]

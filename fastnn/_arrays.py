@@ -46,6 +46,17 @@ def result_dtype(what, *arrays):
         f"(from {', '.join(str(a.dtype) for a in arrays)})")
 
 
+def dot_dtype(*arrays):
+    """The dtype of ``np.dot`` on these arrays, as the reference's layer computes it.
+
+    ``nnfs.init()`` replaces ``np.dot`` with a wrapper that computes in float64
+    and returns float32, whatever the inputs.
+    """
+    if getattr(np.dot, "__module__", None) == "nnfs.core":
+        return F32
+    return np.result_type(*arrays)
+
+
 def compute_dtype(dt):
     """The kernel dtype used to compute a result of dtype ``dt``."""
     return F32 if dt == np.float16 else dt
@@ -97,7 +108,15 @@ def check_labels(y, n_samples, n_classes, what):
                      f"shape {(n_samples, n_classes)}, got shape {y.shape}")
 
 
+class LabelError(ValueError, IndexError):
+    """A class index outside [0, n_classes).
+
+    An IndexError, as the reference's fancy indexing raises, and a ValueError,
+    as for every other bad input.
+    """
+
+
 def label_error(y, bad, n_classes, what):
     """The error for a kernel's report that label ``y[bad]`` is out of range."""
-    return ValueError(f"{what} has a class index out of range [0, {n_classes}): "
+    return LabelError(f"{what} has a class index out of range [0, {n_classes}): "
                       f"y[{bad}] = {y[bad]} (labels shape {y.shape})")

@@ -1,7 +1,7 @@
 """The dense layer, in the book's and the notebook's spelling."""
 import numpy as np
 
-from ._arrays import (F32, F64, as_array, compute_dtype, kernel_array, require_2d,
+from ._arrays import (F32, F64, as_array, compute_dtype, dot_dtype, kernel_array, require_2d,
                       result_dtype)
 from .kernels.dense import dense_backward, dense_forward
 
@@ -44,11 +44,11 @@ class Layer_Dense:
         if x.shape[1] != w_2d.shape[0]:
             raise ValueError(f"inputs have {x.shape[1]} features (shape {x.shape}) but the "
                              f"layer expects {w_2d.shape[0]} (weights shape {w_2d.shape})")
-        dt = result_dtype("dense forward", x, w, b)
-        ct = compute_dtype(dt)
+        ct = compute_dtype(result_dtype("dense forward", x, w, b))
         out = np.empty((x.shape[0], w_2d.shape[1]), ct)
         dense_forward(kernel_array(x, ct), kernel_array(w_2d, ct), kernel_array(b_2d, ct), out)
-        return x, out.astype(dt, copy=False)
+        # the dtype of the reference's `np.dot(inputs, weights) + biases`
+        return x, out.astype(np.result_type(dot_dtype(x, w), b), copy=False)
 
     @staticmethod
     def _checked_params(w, b):
@@ -93,9 +93,9 @@ class Layer_Dense:
         dense_backward(kernel_array(x, ct), kernel_array(w, ct), kernel_array(d, ct),
                        dweights, dbiases, dinputs)
         # each result takes the dtype the reference's expression would give
-        return (dweights.astype(np.result_type(x, d), copy=False),
+        return (dweights.astype(dot_dtype(x, d), copy=False),
                 dbiases.astype(d.dtype if d.dtype.kind == "f" else F64, copy=False),
-                dinputs.astype(np.result_type(d, w), copy=False))
+                dinputs.astype(dot_dtype(d, w), copy=False))
 
 
 class DenseLayer(Layer_Dense):

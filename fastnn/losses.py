@@ -41,7 +41,9 @@ class Loss_CategoricalCrossentropy(Loss):
             dt = result_dtype("cross-entropy", p, y)
             ct = compute_dtype(dt)
             losses = np.empty(n, ct)
-            cce_dense_forward(kernel_array(p, ct), kernel_array(y, ct), losses)
+            # clip in the predictions' own dtype, as np.clip does, then promote
+            pk = kernel_array(p, compute_dtype(result_dtype("cross-entropy", p)))
+            cce_dense_forward(pk, kernel_array(y, ct), losses)
         return losses.astype(dt, copy=False)
 
     def backward(self, dvalues, y_true):

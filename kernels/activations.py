@@ -6,14 +6,11 @@ so that NaN takes the same branch as in NumPy: ``np.maximum(0, nan)`` is nan,
 and the reference's ``dinputs[inputs <= 0] = 0`` lets a NaN input pass its
 gradient through.
 """
-from math import exp
+from ._jit import kernel
 
-from numba import njit
+from .vmath import exp_into
 
-FASTMATH = {"reassoc", "contract", "nsz"}
-
-
-@njit(cache=True)
+@kernel
 def relu_forward(x, out):
     """``out = max(0, x)``."""
     xf = x.reshape(-1)
@@ -23,7 +20,7 @@ def relu_forward(x, out):
         of[i] = 0.0 if v <= 0.0 else v
 
 
-@njit(cache=True)
+@kernel
 def relu_backward(x, dvalues, dinputs):
     """``dinputs = dvalues`` where ``x > 0`` (or NaN), else 0."""
     xf = x.reshape(-1)
@@ -33,39 +30,45 @@ def relu_backward(x, dvalues, dinputs):
         of[i] = 0.0 if xf[i] <= 0.0 else df[i]
 
 
-@njit(cache=True)
-def softmax_row(x, out, i):
-    """Softmax of row ``i`` of ``x`` into row ``i`` of ``out``.
+@kernel
+def shifted_exp(x, out):
+    """``out = exp(x - max(x, axis=1))``, the exponentials in one vectorized pass."""
+    for i in range(x.shape[0]):
+        n = x.shape[1]
+        if n == 0:
+            continue
+        top = x[i, 0]
+        for j in range(1, n):
+            v = x[i, j]
+            # `v != v` keeps a NaN as the maximum, as np.max does.
+            if v > top or v != v:
+                top = v
+        for j in range(n):
+            out[i, j] = x[i, j] - top
+    flat = out.reshape(-1)
+    exp_into(flat, flat)
 
-    Rows are indexed in 2-D rather than taken as views: a view per row costs
-    a reference-count round trip, which dominated this kernel when measured.
-    """
-    n = x.shape[1]
-    if n == 0:
-        return
-    top = x[i, 0]
-    for j in range(1, n):
-        v = x[i, j]
-        # `v != v` keeps a NaN as the maximum, as np.max does.
-        if v > top or v != v:
-            top = v
+
+@kernel
+def normalize_row(out, i):
+    """Divide row ``i`` by its sum; returns the sum."""
     total = out.dtype.type(0.0)
-    for j in range(n):
-        e = exp(x[i, j] - top)
-        out[i, j] = e
-        total += e
-    for j in range(n):
+    for j in range(out.shape[1]):
+        total += out[i, j]
+    for j in range(out.shape[1]):
         out[i, j] = out[i, j] / total
+    return total
 
 
-@njit(cache=True)
+@kernel
 def softmax_forward(x, out):
     """Row-wise ``exp(x - max) / sum(exp(x - max))``."""
+    shifted_exp(x, out)
     for i in range(x.shape[0]):
-        softmax_row(x, out, i)
+        normalize_row(out, i)
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@kernel(reductions=True)
 def softmax_backward(probs, dvalues, dinputs):
     """``dinputs = s * (d - sum(s * d, axis=1))``: the Jacobian product in closed form."""
     zero = dinputs.dtype.type(0.0)

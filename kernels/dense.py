@@ -7,16 +7,16 @@ dimension.  Large layers go to BLAS through ``@``: ``np.dot`` is avoided
 because ``nnfs.init()`` replaces it with a Python wrapper Numba cannot compile.
 """
 import numpy as np
-from numba import njit
+from ._jit import kernel
 
-from .gemm import FASTMATH, gemm_nn, gemm_nt, gemm_tn
+from .gemm import gemm_nn, gemm_nt, gemm_tn
 
 # From this many multiply-adds per product on, BLAS's blocked GEMM beats the
 # loops of gemm.py (measured with benchmarks/bench_ops.py).
 BLAS_MIN_MADDS = 1 << 18
 
 
-@njit(cache=True)
+@kernel
 def _transpose(a):
     out = np.empty((a.shape[1], a.shape[0]), a.dtype)
     for i in range(a.shape[0]):
@@ -25,14 +25,14 @@ def _transpose(a):
     return out
 
 
-@njit(cache=True)
+@kernel
 def _zeros(n, dtype_like):
     z = np.empty(n, dtype_like.dtype)
     z[:] = 0.0
     return z
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@kernel(reductions=True)
 def dense_forward(x, w, b, out):
     """``out = x @ w + b`` for x (M,K), w (K,N), b (1,N)."""
     m, k = x.shape
@@ -48,7 +48,7 @@ def dense_forward(x, w, b, out):
         gemm_nt(x, _transpose(w), b[0], out)
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@kernel(reductions=True)
 def dense_backward(x, w, dvalues, dweights, dbiases, dinputs):
     """``dweights = x.T @ dvalues``, ``dbiases = sum(dvalues, 0)``, ``dinputs = dvalues @ w.T``."""
     m, k = x.shape

@@ -17,12 +17,10 @@ reference-count round trip per row, which measured 2-4x slower here.
 Reassociation is allowed so the dot products vectorize; no nnan/ninf, so NaN
 and inf still propagate.
 """
-from numba import njit
-
-FASTMATH = {"reassoc", "contract", "nsz"}
+from ._jit import kernel
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@kernel(reductions=True)
 def gemm_nn(a, b, init, out):
     """``out[i, :] = init + sum_p a[i, p] * b[p, :]``; init is a 1-D row of length N."""
     m, k = a.shape
@@ -65,7 +63,7 @@ def gemm_nn(a, b, init, out):
             p += 1
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@kernel(reductions=True)
 def gemm_nt(a, bt, init, out):
     """``out[i, j] = init[j] + sum_p a[i, p] * bt[j, p]``: four dot products per pass."""
     m, k = a.shape
@@ -113,7 +111,7 @@ def gemm_nt(a, bt, init, out):
             out[i, j] = s0 + init[j]
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@kernel(reductions=True)
 def gemm_tn(a, b, out):
     """``out[p, :] = sum_i a[i, p] * b[i, :]``, four samples per pass over ``out``."""
     m, k = a.shape

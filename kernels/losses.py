@@ -9,14 +9,14 @@ writing anything (-1 means all labels are valid).
 from math import log
 
 import numpy as np
-from numba import njit
+from ._jit import kernel
 
-from .activations import softmax_row
+from .activations import normalize_row, shifted_exp
 
 CLIP = 1e-7
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _clip(p, lo, hi):
     # written so that NaN passes through, as np.clip does
     if p < lo:
@@ -26,7 +26,7 @@ def _clip(p, lo, hi):
     return p
 
 
-@njit(cache=True)
+@kernel
 def first_bad_label(labels, n_classes):
     """Index of the first label outside [0, n_classes), or -1."""
     for i in range(labels.size):
@@ -35,7 +35,7 @@ def first_bad_label(labels, n_classes):
     return -1
 
 
-@njit(cache=True)
+@kernel
 def cce_sparse_forward(y_pred, labels, losses):
     """``losses[i] = -log(clip(y_pred[i, labels[i]]))``; returns -1 or a bad label's index."""
     bad = first_bad_label(labels, y_pred.shape[1])
@@ -48,7 +48,7 @@ def cce_sparse_forward(y_pred, labels, losses):
     return -1
 
 
-@njit(cache=True)
+@kernel
 def cce_dense_forward(y_pred, y_true, losses):
     """``losses[i] = -log(sum_j clip(y_pred[i, j]) * y_true[i, j])``."""
     t = y_pred.dtype.type
@@ -60,7 +60,7 @@ def cce_dense_forward(y_pred, y_true, losses):
         losses[i] = -log(acc)
 
 
-@njit(cache=True)
+@kernel
 def cce_sparse_backward(dvalues, labels, dinputs):
     """``dinputs = -onehot(labels) / dvalues / N`` (unclipped, as the reference)."""
     bad = first_bad_label(labels, dvalues.shape[1])
@@ -77,7 +77,7 @@ def cce_sparse_backward(dvalues, labels, dinputs):
     return -1
 
 
-@njit(cache=True)
+@kernel
 def cce_dense_backward(dvalues, y_true, dinputs):
     """``dinputs = -y_true / dvalues / N``."""
     n = dvalues.shape[0]
@@ -87,7 +87,7 @@ def cce_dense_backward(dvalues, y_true, dinputs):
             dinputs[i, j] = -y_true[i, j] / dvalues[i, j] / samples
 
 
-@njit(cache=True)
+@kernel
 def softmax_cce_sparse_forward(x, labels, probs):
     """Softmax of ``x`` into ``probs``; returns (mean cross-entropy, -1 or a bad label's index)."""
     bad = first_bad_label(labels, x.shape[1])
@@ -97,15 +97,16 @@ def softmax_cce_sparse_forward(x, labels, probs):
     lo, hi = t(CLIP), t(1.0 - CLIP)
     n = x.shape[0]
     total = 0.0
+    shifted_exp(x, probs)
     for i in range(n):
-        softmax_row(x, probs, i)
+        normalize_row(probs, i)
         total += -log(_clip(probs[i, labels[i]], lo, hi))
     if n == 0:
         return np.nan, -1  # the mean of no samples, as np.mean gives
     return total / n, -1
 
 
-@njit(cache=True)
+@kernel
 def softmax_cce_sparse_backward(dvalues, labels, dinputs):
     """``dinputs = (dvalues - onehot(labels)) / N``; returns -1 or a bad label's index."""
     bad = first_bad_label(labels, dvalues.shape[1])

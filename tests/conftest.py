@@ -4,6 +4,7 @@ Every numerical test compares fastnn against ``fastnn.reference`` (the plain
 NumPy twin), never fastnn against itself.
 """
 import importlib
+import os
 
 import numpy as np
 import pytest
@@ -13,11 +14,15 @@ import fastnn.reference as R
 
 # Modest hypothesis budget: the whole of tests/ must run in a couple of minutes
 # on two cores.  Compilation happens on first call, so no per-example deadline.
-settings.register_profile(
-    "fastnn", max_examples=40, deadline=None,
-    suppress_health_check=[HealthCheck.too_slow,
-                           HealthCheck.function_scoped_fixture])
-settings.load_profile("fastnn")
+# HYPOTHESIS_PROFILE=ci makes the examples reproducible; =thorough runs more.
+_HEALTH = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+settings.register_profile("fastnn", max_examples=40, deadline=None,
+                          suppress_health_check=_HEALTH)
+settings.register_profile("ci", parent=settings.get_profile("fastnn"),
+                          derandomize=True)
+settings.register_profile("thorough", parent=settings.get_profile("fastnn"),
+                          max_examples=1000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fastnn"))
 
 FLOATS = (np.float32, np.float64)
 
