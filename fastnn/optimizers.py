@@ -76,6 +76,12 @@ def _layer_arrays(layer, weight_state, bias_state):
             raise ValueError(f"d{name} has shape {grad.shape} but {name} have shape "
                              f"{param.shape}")
         require_writeable(param, name)
+    # As the reference: if the optimizer's marker state (`weight_cache`, or
+    # `weight_momentums` for SGD) is missing, all its state starts from zeros,
+    # even arrays another optimizer left on the layer.
+    fresh = not weight_state or ws[-1] is None
+    if fresh:
+        ws, bs = [None] * len(ws), [None] * len(bs)
     for names, states, param in ((weight_state, ws, w), (bias_state, bs, b)):
         for name, state in zip(names, states):
             if state is None:

@@ -3,12 +3,12 @@
 Small layers (the book's 2-64-3 net) are dominated by call overhead and
 temporaries, so they run on the loop routines of ``gemm.py``, choosing for
 each product the routine whose innermost loop runs along the longer
-dimension.  Large layers go to BLAS through ``@``: ``np.dot`` is avoided
-because ``nnfs.init()`` replaces it with a Python wrapper Numba cannot compile.
+dimension.  Large layers go to BLAS (``blas.py``).
 """
 import numpy as np
 from ._jit import kernel
 
+from .blas import gemm_blas
 from .gemm import gemm_nn, gemm_nt, gemm_tn
 
 # From this many multiply-adds per product on, BLAS's blocked GEMM beats the
@@ -38,10 +38,10 @@ def dense_forward(x, w, b, out):
     m, k = x.shape
     n = w.shape[1]
     if m * k * n >= BLAS_MIN_MADDS:
-        out[:, :] = x @ w
         for i in range(m):
             for j in range(n):
-                out[i, j] += b[0, j]
+                out[i, j] = b[0, j]
+        gemm_blas(x, False, w, False, out, True)
     elif n >= k:
         gemm_nn(x, w, b[0], out)
     else:
@@ -62,8 +62,8 @@ def dense_backward(x, w, dvalues, dweights, dbiases, dinputs):
             db[j] += d[j]
 
     if m * k * n >= BLAS_MIN_MADDS:
-        dweights[:, :] = x.T @ dvalues
-        dinputs[:, :] = dvalues @ w.T
+        gemm_blas(x, True, dvalues, False, dweights, False)
+        gemm_blas(dvalues, False, w, True, dinputs, False)
         return
 
     # dinputs[i, p] = sum_j dvalues[i, j] * w[p, j]

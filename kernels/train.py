@@ -30,8 +30,8 @@ Arrays must be C-contiguous, of one float dtype and of consistent shapes: the
 caller (``fastnn.Model``) validates everything, since Numba does no bounds checks.
 """
 import numpy as np
-from numba import njit
 
+from ._jit import kernel
 from .activations import relu_backward, relu_forward, softmax_backward, softmax_forward
 from .dense import dense_backward, dense_forward
 from .losses import (cce_dense_backward, cce_dense_forward, cce_sparse_backward,
@@ -64,7 +64,7 @@ H_BETA2 = 6
 N_HYPER = 7
 
 
-@njit(cache=True)
+@kernel
 def forward_pass(x, ops, layer_of, weights, biases, outputs):
     """Every op's forward, in order; the last op's output is ``outputs[-1]``."""
     for i in range(ops.shape[0]):
@@ -79,7 +79,7 @@ def forward_pass(x, ops, layer_of, weights, biases, outputs):
             softmax_forward(inp, outputs[i])
 
 
-@njit(cache=True)
+@kernel
 def _mean(values):
     total = 0.0
     for i in range(values.shape[0]):
@@ -89,7 +89,7 @@ def _mean(values):
     return total / values.shape[0]
 
 
-@njit(cache=True)
+@kernel
 def loss_forward(last, labels, onehot, dense_labels, loss_kind, head, sample_losses):
     """The mean loss of the last op's output ``last``, rounded to the model dtype.
 
@@ -111,7 +111,7 @@ def loss_forward(last, labels, onehot, dense_labels, loss_kind, head, sample_los
     return t(_mean(sample_losses)), bad
 
 
-@njit(cache=True)
+@kernel
 def accuracy(predictions, labels):
     """Fraction of rows whose first maximal entry is at the label (np.argmax's choice)."""
     n, c = predictions.shape
@@ -132,7 +132,7 @@ def accuracy(predictions, labels):
     return hits / n
 
 
-@njit(cache=True)
+@kernel
 def _backward_pass(x, ops, layer_of, weights, outputs, dweights, dbiases, dinputs, dlast):
     """Every op's backward, last to first, starting from ``dlast``."""
     d = dlast
@@ -149,7 +149,7 @@ def _backward_pass(x, ops, layer_of, weights, outputs, dweights, dbiases, dinput
         d = dinputs[i]
 
 
-@njit(cache=True)
+@kernel
 def _optimizer_step(opt_kind, hyper, lr_curr, iteration, weights, biases, dweights, dbiases,
                     wstate1, wstate2, bstate1, bstate2):
     """One optimizer step on every dense layer, in layer order (the per-op
@@ -179,7 +179,7 @@ def _optimizer_step(opt_kind, hyper, lr_curr, iteration, weights, biases, dweigh
                         hyper[H_BETA1], hyper[H_BETA2], hyper[H_EPSILON], corr1, corr2)
 
 
-@njit(cache=True)
+@kernel
 def train_epochs(x, labels, onehot, dense_labels, ops, layer_of, weights, biases,
                  dweights, dbiases, wstate1, wstate2, bstate1, bstate2, outputs, dinputs,
                  head, dhead, sample_losses, loss_kind, opt_kind, hyper, lr_curr, iteration,
@@ -224,7 +224,7 @@ def train_epochs(x, labels, onehot, dense_labels, ops, layer_of, weights, biases
     return lr_curr, iteration, -1
 
 
-@njit(cache=True)
+@kernel
 def evaluate_batch(x, labels, onehot, dense_labels, ops, layer_of, weights, biases, outputs,
                    head, sample_losses, loss_kind):
     """One forward pass with loss and accuracy, no update: ``(loss, accuracy, bad_label)``.
@@ -243,7 +243,7 @@ def evaluate_batch(x, labels, onehot, dense_labels, ops, layer_of, weights, bias
     return loss, accuracy(last, labels), -1
 
 
-@njit(cache=True)
+@kernel
 def predict_batch(x, ops, layer_of, weights, biases, outputs, softmax_head, head):
     """The model's output for ``x``: the last op's output, or its softmax into
     ``head`` when the loss head is the fused softmax + cross-entropy."""

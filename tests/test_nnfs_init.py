@@ -252,24 +252,39 @@ def test_parity_with_reference_under_init(cfg, parity_under_init):
 # ---------------------------------------------------------------------------
 
 BEFORE_AFTER_SCRIPT = """
+import json
+import traceback
 import numpy as np
 import fastnn
 from fastnn import reference
 from nnfs.datasets import spiral_data
 from _loops import Run, lockstep
 
-# 1. a reader runs a cell without init(): float64 kernels compile now
+results = {}
+
+def stage(name, fn):
+    try:
+        fn()
+        results[name] = "ok"
+    except Exception as e:
+        results[name] = type(e).__name__ + ": " + str(e)[:1500]
+
+# 1. a reader runs cells without init(): float64 kernels compile now
 np.random.seed(0)
-X, y = spiral_data(samples=100, classes=3)
-for name, kw in (("SGD", dict(decay=1e-3, momentum=0.9)), ("AdaGrad", {}), ("RMSProp", {}),
-                 ("Adam", dict(lr=0.05))):
-    run = Run(fastnn, "notebook", name, kw, X, y, None, None)
+X64, y64 = spiral_data(samples=100, classes=3)
+def before(name, kw):
+    run = Run(fastnn, "notebook", name, kw, X64, y64, None, None)
     for _ in range(3):
         run.epoch_step()
-sm = fastnn.SoftMax(); sm.forward(X); sm.backward(np.ones_like(X))
-cce = fastnn.CategoricalCrossEntropy()
-p = np.full((len(y), 3), 1 / 3)
-cce.calculate(p, y); cce.backward(p, y)
+for name, kw in OPTS:
+    stage("before init: " + name, lambda: before(name, kw))
+def before_other():
+    sm = fastnn.SoftMax(); sm.forward(X64); sm.backward(np.ones_like(X64))
+    cce = fastnn.CategoricalCrossEntropy()
+    p = np.full((len(y64), 3), 1 / 3)
+    cce.calculate(p, y64); cce.backward(p, y64)
+    cce.calculate(p, np.eye(3)[y64]); cce.backward(p, np.eye(3)[y64])
+stage("before init: softmax, cross-entropy", before_other)
 
 # 2. ... then calls init(), and runs everything again (float32 now)
 import nnfs
@@ -277,40 +292,61 @@ nnfs.init()
 np.random.seed(0)
 X, y = spiral_data(samples=100, classes=3)
 assert X.dtype == np.float32
-for name, kw in (("SGD", dict(decay=1e-3, momentum=0.9)), ("AdaGrad", dict(decay=1e-4)),
-                 ("RMSProp", dict(lr=0.02, decay=1e-5, rho=0.999)), ("Adam", dict(lr=0.05, decay=5e-7))):
+def after(name, kw):
     np.random.seed(0)
     fast = Run(fastnn, "notebook", name, kw, X, y, None, None, np.float32)
     np.random.seed(0)
     ref = Run(reference, "notebook", name, kw, X, y, None, None, np.float32)
     lockstep(fast, ref, 5, 5e-4, 1e-6, name + " after init", acc_slack=1, atol_scale=5e-4,
              stop_at_gate_flip=True)
+for name, kw in OPTS:
+    stage("after init: " + name, lambda: after(name, kw))
 
-# the classes the loop does not use: softmax and cross-entropy on their own
-rng = np.random.default_rng(0)
-logits = rng.standard_normal((50, 3)).astype(np.float32)
-labels = rng.integers(0, 3, 50)
-onehot = np.eye(3)[labels]            # float32 under init
-dv = rng.standard_normal((50, 3)).astype(np.float32)
-res = {}
-for mod in (fastnn, reference):
-    s = mod.Activation_Softmax(); s.forward(logits); s.backward(dv)
-    c = mod.Loss_CategoricalCrossentropy()
-    l1 = c.calculate(s.output, labels); c.backward(s.output, labels); d1 = c.dinputs
-    l2 = c.calculate(s.output, onehot); c.backward(s.output, onehot); d2 = c.dinputs
-    comb = mod.Activation_Softmax_Loss_CategoricalCrossentropy()
-    l3 = comb.forward(logits, onehot); comb.backward(comb.output, onehot)
-    res[mod] = [s.output, s.dinputs, l1, d1, l2, d2, l3, comb.dinputs]
-names = ["softmax.output", "softmax.dinputs", "cce loss (labels)", "cce.dinputs (labels)",
-         "cce loss (one-hot)", "cce.dinputs (one-hot)", "combined loss", "combined.dinputs"]
-for n, g, e in zip(names, res[fastnn], res[reference]):
-    g, e = np.asarray(g), np.asarray(e)
-    assert g.dtype == e.dtype == np.float32, (n, g.dtype, e.dtype)
-    np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-6, err_msg=n)
-print("BEFORE_AFTER_OK")
+def after_other():
+    # the classes the loop does not use: softmax and cross-entropy on their own
+    rng = np.random.default_rng(0)
+    logits = rng.standard_normal((50, 3)).astype(np.float32)
+    labels = rng.integers(0, 3, 50)
+    onehot = np.eye(3)[labels]            # float32 under init
+    dv = rng.standard_normal((50, 3)).astype(np.float32)
+    res = {}
+    for mod in (fastnn, reference):
+        s = mod.Activation_Softmax(); s.forward(logits); s.backward(dv)
+        c = mod.Loss_CategoricalCrossentropy()
+        l1 = c.calculate(s.output, labels); c.backward(s.output, labels); d1 = c.dinputs
+        l2 = c.calculate(s.output, onehot); c.backward(s.output, onehot); d2 = c.dinputs
+        comb = mod.Activation_Softmax_Loss_CategoricalCrossentropy()
+        l3 = comb.forward(logits, onehot); comb.backward(comb.output, onehot)
+        res[mod] = [s.output, s.dinputs, l1, d1, l2, d2, l3, comb.dinputs]
+    names = ["softmax.output", "softmax.dinputs", "cce loss (labels)", "cce.dinputs (labels)",
+             "cce loss (one-hot)", "cce.dinputs (one-hot)", "combined loss", "combined.dinputs"]
+    for n, g, e in zip(names, res[fastnn], res[reference]):
+        g, e = np.asarray(g), np.asarray(e)
+        assert g.dtype == e.dtype == np.float32, (n, g.dtype, e.dtype)
+        np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-6, err_msg=n)
+stage("after init: softmax, cross-entropy", after_other)
+print("RESULT " + json.dumps(results))
 """
 
+_BA_OPTS = [("SGD", dict(decay=1e-3, momentum=0.9)), ("AdaGrad", dict(decay=1e-4)),
+            ("RMSProp", dict(lr=0.02, decay=1e-5, rho=0.999)), ("Adam", dict(lr=0.05, decay=5e-7))]
+_BA_STAGES = ([f"before init: {n}" for n, _ in _BA_OPTS] + ["before init: softmax, cross-entropy"]
+              + [f"after init: {n}" for n, _ in _BA_OPTS] + ["after init: softmax, cross-entropy"])
 
-def test_kernels_used_before_init_keep_working_after(numba_cache_dir):
-    out = run_script(BEFORE_AFTER_SCRIPT, numba_cache_dir)
-    assert "BEFORE_AFTER_OK" in out
+
+@pytest.fixture(scope="module")
+def before_after_results(tmp_path_factory):
+    # a Numba cache of its own: the float32 specialisations must be compiled in this
+    # process, after init(), by dispatchers that already compiled float64 before it
+    # (a reader who runs a cell, then adds nnfs.init() and runs again)
+    code = f"OPTS = {_BA_OPTS!r}\n" + BEFORE_AFTER_SCRIPT
+    out = run_script(code, str(tmp_path_factory.mktemp("numba_cache_before_after")))
+    for line in out.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[len("RESULT "):])
+    raise AssertionError(out[-3000:])
+
+
+@pytest.mark.parametrize("stage", _BA_STAGES)
+def test_kernels_used_before_init_keep_working_after(stage, before_after_results):
+    assert before_after_results.get(stage) == "ok", before_after_results.get(stage)

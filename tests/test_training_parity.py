@@ -233,3 +233,141 @@ def test_final_loss_and_accuracy_within_band(cfg):
     assert abs(float(af) - float(ar)) <= 0.10, f"{cfg[0]}: accuracy {af} vs reference {ar}"
     assert fast.lr_curr() == ref.lr_curr()
     assert fast.iteration() == ref.iteration()
+
+
+# ---------------------------------------------------------------------------
+# Things user code does between epochs
+# ---------------------------------------------------------------------------
+
+def _pair_epochs(fast, ref, epochs, label, **tol):
+    return lockstep(fast, ref, epochs, tol.get("rtol", F64_RTOL), tol.get("atol", F64_ATOL), label)
+
+
+@pytest.mark.parametrize("cfg", [NOTEBOOK_CONFIGS[3], NOTEBOOK_CONFIGS[-1], BOOK_CONFIGS[4],
+                                 BOOK_CONFIGS[-1]], ids=lambda c: c[0])
+def test_other_spelling_of_hooks_and_attributes(cfg):
+    """Every optimizer answers to both spellings: drive each class with the other's."""
+    cid, spelling, opt_name, kwargs, hooks = cfg
+    other = "book" if spelling == "notebook" else "notebook"
+    fast = Run(fastnn, other, opt_name, kwargs, X64, Y, W1, W2)
+    ref = Run(reference, other, opt_name, kwargs, X64, Y, W1, W2)
+    _pair_epochs(fast, ref, 20, f"{cid} driven with {other} names")
+
+
+@pytest.mark.parametrize("spelling", ["notebook", "book"])
+def test_hyperparameters_changed_mid_run(spelling):
+    """User code writes lr / decay / momentum between epochs (through either name)."""
+    names = SPELLINGS[spelling]
+    opt_name = "SGD" if spelling == "notebook" else "Optimizer_SGD"
+    fast = Run(fastnn, spelling, opt_name, dict(decay=1e-3, momentum=0.9), X64, Y, W1, W2)
+    ref = Run(reference, spelling, opt_name, dict(decay=1e-3, momentum=0.9), X64, Y, W1, W2)
+    _pair_epochs(fast, ref, 5, "before the change")
+    for run in (fast, ref):
+        setattr(run.optimizer, names["lr"], 0.5)
+        run.optimizer.decay = 1e-2
+        run.optimizer.momentum = 0.5
+    _pair_epochs(fast, ref, 10, "after setting lr=0.5, decay=1e-2, momentum=0.5")
+    other = SPELLINGS["book" if spelling == "notebook" else "notebook"]
+    for run in (fast, ref):
+        setattr(run.optimizer, other["lr"], 0.25)      # the other name of the same value
+    assert getattr(fast.optimizer, names["lr"]) == 0.25
+    _pair_epochs(fast, ref, 10, "after setting the other spelling of lr to 0.25")
+
+
+def test_switching_optimizer_on_the_same_layers():
+    """SGD with momentum, then Adam, then RMSProp on the same layers: the state
+    arrays the reference creates, reuses or resets must be treated the same way."""
+    fast = Run(fastnn, "notebook", "SGD", dict(decay=1e-3, momentum=0.9), X64, Y, W1, W2)
+    ref = Run(reference, "notebook", "SGD", dict(decay=1e-3, momentum=0.9), X64, Y, W1, W2)
+    _pair_epochs(fast, ref, 5, "SGD(momentum=0.9)")
+    for name, kw in (("Adam", dict(lr=0.05)), ("RMSProp", dict(lr=0.02, rho=0.999))):
+        fast.optimizer = getattr(fastnn, name)(**kw)
+        ref.optimizer = getattr(reference, name)(**kw)
+        _pair_epochs(fast, ref, 5, f"then {name}")
+
+
+def _mixed_runs():
+    fast = Run(fastnn, "notebook", "Adam", dict(lr=0.05, decay=5e-7), X64, Y, W1, W2, np.float32)
+    ref = Run(reference, "notebook", "Adam", dict(lr=0.05, decay=5e-7), X64, Y, W1, W2, np.float32)
+    return fast, ref
+
+
+def test_mixed_dtypes_values_like_numpy():
+    """float64 X into float32 weights: values within float32 tolerance (dtypes below)."""
+    fast, ref = _mixed_runs()
+    compared = lockstep(fast, ref, F32_EPOCHS, F32_RTOL, F32_ATOL, "float64 X, float32 weights",
+                        check_dtype=False, acc_slack=F32_ACC_SLACK, atol_scale=F32_ATOL_SCALE,
+                        stop_at_gate_flip=True)
+    assert compared >= F32_MIN_EPOCHS
+
+
+def test_mixed_dtypes_dtypes_like_numpy():
+    """NumPy promotes the products to float64 and the in-place ``+=`` keeps the
+    parameters float32: fastnn's outputs and gradients take the reference's dtypes.
+    Optimizer state is the one deliberate difference: the reference *reassigns*
+    momentums and caches (``m = b1 * m + (1 - b1) * dW``), so with float64
+    gradients they become new float64 arrays; fastnn updates state in place (the
+    spec's rule), so it keeps the dtype it was created with, the weights'."""
+    fast, ref = _mixed_runs()
+    g = fast.epoch_step()
+    e = ref.epoch_step()
+    got = {k: np.asarray(v).dtype for k, v in g.items() if isinstance(v, (np.ndarray, np.generic))}
+    exp = {k: np.asarray(v).dtype for k, v in e.items() if isinstance(v, (np.ndarray, np.generic))}
+    state = ("momentums", "cache")
+    diff = {k: (str(got.get(k)), str(exp[k])) for k in exp
+            if not k.endswith(state) and got.get(k) != exp[k]}
+    assert not diff, f"dtypes (fastnn, reference) differ: {diff}"
+    state_keys = [k for k in got if k.endswith(state)]
+    assert state_keys, "no optimizer state recorded"
+    for k in state_keys:
+        assert got[k] == np.float32, f"{k} should stay float32 (in place), got {got[k]}"
+
+
+@pytest.mark.parametrize("opt", ["SGD", "Adam"])
+def test_parameters_that_are_views_are_updated_in_place(opt):
+    """Weights the user made a view of a bigger array (the reference's ``+=`` writes
+    through the view): the parent array must see the updates, as in the reference."""
+    parents = {}
+    for mod in (fastnn, reference):
+        big = np.zeros((W1.shape[0], 2 * W1.shape[1]))
+        big[:, ::2] = W1                     # weights = a strided view
+        run = Run(mod, "notebook", opt, dict(lr=0.05) if opt == "Adam" else {}, X64, Y, W1, W2)
+        run.dense1.weights = big[:, ::2]
+        for _ in range(3):
+            run.forward()
+            run.backward()
+            run.update()
+        parents[mod] = (big, run)
+    (bf, rf), (br, rr) = parents[fastnn], parents[reference]
+    assert np.shares_memory(rf.dense1.weights, bf), "fastnn replaced the user's weights array"
+    np.testing.assert_allclose(bf, br, rtol=F64_RTOL, atol=F64_ATOL)
+
+
+def test_inputs_are_not_modified():
+    """No forward or backward writes into the arrays it is given."""
+    X = X64.copy()
+    y = Y.copy()
+    fast = Run(fastnn, "notebook", "Adam", dict(lr=0.05), X, y, W1, W2)
+    for _ in range(3):
+        fast.forward()
+        out = fast.loss_activation.output.copy()
+        fast.backward()
+        np.testing.assert_array_equal(fast.loss_activation.output, out,
+                                      err_msg="combined backward modified its dvalues")
+        fast.update()
+    np.testing.assert_array_equal(X, X64)
+    np.testing.assert_array_equal(y, Y)
+    rng = np.random.default_rng(0)
+    d = rng.standard_normal((5, 3))
+    p = rng.random((5, 3)) + 0.1
+    lab = np.array([0, 1, 2, 1, 0])
+    for obj, args in ((fastnn.ReLU(), (d,)), (fastnn.SoftMax(), (d,))):
+        obj.forward(*args)
+        d0 = d.copy()
+        obj.backward(d)
+        np.testing.assert_array_equal(d, d0, err_msg=f"{type(obj).__name__}.backward")
+    cce = fastnn.CategoricalCrossEntropy()
+    p0 = p.copy()
+    cce.calculate(p, lab)
+    cce.backward(p, lab)
+    np.testing.assert_array_equal(p, p0, err_msg="cross-entropy")
