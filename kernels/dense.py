@@ -49,35 +49,81 @@ def dense_forward(x, w, b, out):
 
 
 @kernel(reductions=True)
+def _backward_thin_input(x, w, dvalues, dweights, dbiases, dinputs):
+    """The whole backward in one pass over ``dvalues``, for K < N (e.g. the 2-64 layer).
+
+    Four samples at a time: their rows of ``dvalues`` are read once from L2 and
+    used for the bias sums, the rank-4 update of every ``dweights`` row and
+    the dot products giving ``dinputs``; three separate products would stream
+    ``dvalues`` three times (measured 1.6x slower).
+    """
+    m, k = x.shape
+    n = w.shape[1]
+    zero = dinputs.dtype.type(0.0)
+    for j in range(n):
+        dbiases[0, j] = 0.0
+    for p in range(k):
+        for j in range(n):
+            dweights[p, j] = 0.0
+    i = 0
+    while i + 4 <= m:
+        for j in range(n):
+            dbiases[0, j] += (dvalues[i, j] + dvalues[i + 1, j]) + (dvalues[i + 2, j] + dvalues[i + 3, j])
+        for p in range(k):
+            x0, x1, x2, x3 = x[i, p], x[i + 1, p], x[i + 2, p], x[i + 3, p]
+            a0 = a1 = a2 = a3 = zero
+            for j in range(n):
+                d0, d1, d2, d3 = dvalues[i, j], dvalues[i + 1, j], dvalues[i + 2, j], dvalues[i + 3, j]
+                wpj = w[p, j]
+                dweights[p, j] += x0 * d0 + x1 * d1 + x2 * d2 + x3 * d3
+                a0 += d0 * wpj
+                a1 += d1 * wpj
+                a2 += d2 * wpj
+                a3 += d3 * wpj
+            dinputs[i, p] = a0
+            dinputs[i + 1, p] = a1
+            dinputs[i + 2, p] = a2
+            dinputs[i + 3, p] = a3
+        i += 4
+    while i < m:
+        for j in range(n):
+            dbiases[0, j] += dvalues[i, j]
+        for p in range(k):
+            xp = x[i, p]
+            acc = zero
+            for j in range(n):
+                d = dvalues[i, j]
+                dweights[p, j] += xp * d
+                acc += d * w[p, j]
+            dinputs[i, p] = acc
+        i += 1
+
+
+@kernel(reductions=True)
 def dense_backward(x, w, dvalues, dweights, dbiases, dinputs):
     """``dweights = x.T @ dvalues``, ``dbiases = sum(dvalues, 0)``, ``dinputs = dvalues @ w.T``."""
     m, k = x.shape
     n = w.shape[1]
+    if m * k * n < BLAS_MIN_MADDS and k < n:
+        _backward_thin_input(x, w, dvalues, dweights, dbiases, dinputs)
+        return
     db = dbiases[0]
     for j in range(n):
         db[j] = 0.0
     for i in range(m):
-        d = dvalues[i]
         for j in range(n):
-            db[j] += d[j]
+            db[j] += dvalues[i, j]
 
     if m * k * n >= BLAS_MIN_MADDS:
         gemm_blas(x, True, dvalues, False, dweights, False)
         gemm_blas(dvalues, False, w, True, dinputs, False)
         return
 
-    # dinputs[i, p] = sum_j dvalues[i, j] * w[p, j]
-    if k >= n:
-        gemm_nn(dvalues, _transpose(w), _zeros(k, w), dinputs)
-    else:
-        gemm_nt(dvalues, w, _zeros(k, w), dinputs)
-
-    # dweights[p, j] = sum_i x[i, p] * dvalues[i, j]
-    if n >= k:
-        gemm_tn(x, dvalues, dweights)
-    else:
-        dwt = np.empty((n, k), dweights.dtype)
-        gemm_tn(dvalues, x, dwt)
-        for p in range(k):
-            for j in range(n):
-                dweights[p, j] = dwt[j, p]
+    # K >= N: dinputs rows are combinations of the N rows of w.T, and
+    # dweights.T accumulates rank-1 updates along the long K axis.
+    gemm_nn(dvalues, _transpose(w), _zeros(k, w), dinputs)
+    dwt = np.empty((n, k), dweights.dtype)
+    gemm_tn(dvalues, x, dwt)
+    for p in range(k):
+        for j in range(n):
+            dweights[p, j] = dwt[j, p]
