@@ -1,12 +1,12 @@
-"""The ``fastnn`` command.  ``fastnn compare`` runs the seed notebook's experiment.
+"""The fastnn command.  'fastnn compare' runs the seed notebook's experiment.
 
 The seed notebook (chapter 10, "Optimizers") trains a 2-64-3 network on spiral
 data (100 samples per class, 3 classes) for 10000 epochs with seven optimizer
-configurations.  ``fastnn compare`` trains each of them with ``fastnn.Model``
-(the whole loop compiled) and with the notebook's per-op loop on the NumPy twin
-``fastnn.reference``, from the same data and initial weights, and prints one
-table row per configuration: final accuracy and loss of both, microseconds per
-epoch of both, and the speed-up.
+configurations.  'fastnn compare' trains each of them with fastnn.Model (the
+whole loop compiled) and with the notebook's per-op loop on the NumPy twin
+fastnn.reference, from the same data and initial weights, and prints one table
+row per configuration: final accuracy and loss of both, microseconds per epoch
+of both, and the speed-up.
 """
 import argparse
 import sys
@@ -209,29 +209,36 @@ def format_table(rows, reference, mu="µ"):
 
 
 def plot_curves(path, curves, epochs, title):
-    """Loss and accuracy per epoch of every configuration into ``path`` (PNG)."""
+    """Loss and accuracy per epoch of every configuration into ``path`` (PNG).
+
+    One colour per configuration; fastnn solid, the NumPy reference dashed."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
 
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(13, 5), constrained_layout=True)
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(13, 5.6))
     x = np.arange(1, epochs + 1)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    handles = []
     for i, (label, fast, ref) in enumerate(curves):
         color = colors[i % len(colors)]
-        ax_loss.plot(x, fast[0], color=color, lw=1.2, label=f"{label} fastnn")
-        ax_acc.plot(x, fast[1], color=color, lw=1.2, label=f"{label} fastnn")
-        if ref is not None:
-            ax_loss.plot(x, ref[0], color=color, lw=1.0, ls="--", label=f"{label} NumPy")
-            ax_acc.plot(x, ref[1], color=color, lw=1.0, ls="--", label=f"{label} NumPy")
-    ax_loss.set(xlabel="epoch", ylabel="loss", title="loss")
+        for ax, k in ((ax_loss, 0), (ax_acc, 1)):
+            ax.plot(x, fast[k], color=color, lw=1.1)
+            if ref is not None:
+                ax.plot(x, ref[k], color=color, lw=1.0, ls="--", alpha=0.8)
+        handles.append(Line2D([], [], color=color, lw=2, label=label))
+    handles.append(Line2D([], [], color="black", lw=1.1, label="fastnn"))
+    if any(ref is not None for _, _, ref in curves):
+        handles.append(Line2D([], [], color="black", lw=1.0, ls="--", label="NumPy reference"))
+    ax_loss.set(xlabel="epoch", ylabel="loss (log scale)", title="loss", yscale="log")
     ax_acc.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
     for ax in (ax_loss, ax_acc):
         ax.grid(alpha=0.3)
-    ax_acc.legend(fontsize=7, loc="lower right", ncol=2 if any(c[2] is not None for c in curves)
-                  else 1)
     fig.suptitle(title)
+    fig.legend(handles=handles, loc="lower center", ncol=5, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
 

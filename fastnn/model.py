@@ -23,8 +23,8 @@ dtype (under ``nnfs.init()`` everything is float32 anyway).
 """
 import math
 
+import numba
 import numpy as np
-from numba.typed import List
 
 from ._arrays import F32, F64, as_array
 from .activations import Activation_ReLU, Activation_Softmax
@@ -86,10 +86,11 @@ class History:
     COLUMNS = ("epoch", "loss", "accuracy", "lr")
 
     def __init__(self, epoch=None, loss=None, accuracy=None, lr=None):
-        self.epoch = np.zeros(0, np.int64) if epoch is None else np.asarray(epoch, np.int64)
-        self.loss = np.zeros(0) if loss is None else np.asarray(loss, np.float64)
-        self.accuracy = np.zeros(0) if accuracy is None else np.asarray(accuracy, np.float64)
-        self.lr = np.zeros(0) if lr is None else np.asarray(lr, np.float64)
+        # np.empty, not np.zeros: nnfs.init() makes np.zeros return float32
+        self.epoch = np.empty(0, np.int64) if epoch is None else np.asarray(epoch, np.int64)
+        self.loss = np.empty(0) if loss is None else np.asarray(loss, np.float64)
+        self.accuracy = np.empty(0) if accuracy is None else np.asarray(accuracy, np.float64)
+        self.lr = np.empty(0) if lr is None else np.asarray(lr, np.float64)
 
     def __len__(self):
         return len(self.epoch)
@@ -178,8 +179,8 @@ def _describe(layer, index):
     return f"layer {index} ({type(layer).__name__})"
 
 
-def _check_array(arr, what, dt, shapes):
-    """``arr`` must be a writeable ndarray of dtype ``dt`` with one of ``shapes``."""
+def _check_array(arr, what, dt, shapes, writeable=True):
+    """``arr`` must be an ndarray (writeable if asked) of dtype ``dt`` with one of ``shapes``."""
     if not isinstance(arr, np.ndarray):
         raise TypeError(f"{what} must be a NumPy array, got {type(arr).__name__}")
     if arr.dtype != dt:
@@ -188,9 +189,19 @@ def _check_array(arr, what, dt, shapes):
                         f"state must all share it")
     if arr.shape not in shapes:
         raise ValueError(f"{what} has shape {arr.shape}, expected {shapes[0]}")
-    if not arr.flags.writeable:
+    if writeable and not arr.flags.writeable:
         raise ValueError(f"{what} is read-only (shape {arr.shape}); training updates it "
                          f"in place, as the per-op optimizer's `+=` does")
+
+
+def _fresh_state(layer, wnames):
+    """Whether the optimizer starts this layer's state from zeros.
+
+    As the per-op optimizers (and the reference's ``hasattr`` test) decide:
+    when the optimizer's marker array (its last weight state, ``weight_cache``
+    or SGD's ``weight_momentums``) is missing, all of its state is created
+    anew, even arrays another optimizer left on the layer."""
+    return not wnames or getattr(layer, wnames[-1], None) is None
 
 
 def _kernel_view(arr, shape, writebacks):
@@ -203,11 +214,14 @@ def _kernel_view(arr, shape, writebacks):
     return work
 
 
-def _typed_list(arrays):
-    out = List()
-    for a in arrays:
-        out.append(a)
-    return out
+def _arrays(arrays):
+    """A tuple of arrays for the compiled loop.
+
+    A tuple, not a ``numba.typed.List``: indexing a typed list costs ~30 ns
+    (a C call and a reference count), ~50 times per epoch, which measured 15%
+    of a 2-64-3 epoch; a tuple index is a jump table.  The price is one
+    compilation per network depth, cached on disk like every kernel."""
+    return tuple(arrays)
 
 
 # ----------------------------------------------------------------------- Model
@@ -297,10 +311,10 @@ class Model:
         if not ops:
             raise ValueError("Model needs a layer before its final softmax")
 
-        self._plan = dict(ops=np.array(ops, np.int64), dense=dense, loss_kind=loss_kind,
-                          head_layer=head_layer,
-                          op_layers=self.layers[:len(ops)])
-        self._check_widths(self._plan)
+        plan = dict(ops=np.array(ops, np.int64), dense=dense, loss_kind=loss_kind,
+                    head_layer=head_layer, op_layers=self.layers[:len(ops)])
+        self._check_widths(plan)
+        self._plan = plan
 
         # the book's bookkeeping
         self.input_layer = Layer_Input()
@@ -353,18 +367,7 @@ class Model:
                 raise ValueError("validation_data must be a pair (X_val, y_val)") from None
             self._data(X_val, y_val, dt, plan, "X_val", "y_val")
 
-        # every layer's parameters and existing optimizer state, checked before any write
-        dense = plan["dense"]
-        for k, layer in enumerate(dense):
-            w, b = layer.weights, layer.biases
-            what = f"dense layer {k} ({type(layer).__name__})"
-            _check_array(w, f"{what} weights", dt, (w.shape,))
-            _check_array(b, f"{what} biases", dt, ((1, w.shape[1]), (w.shape[1],)))
-            for names, param in ((wnames, w), (bnames, b)):
-                for name in names:
-                    state = getattr(layer, name, None)
-                    if state is not None:
-                        _check_array(state, f"{what} {name}", dt, (param.shape,))
+        self._check_layers(plan, dt, wnames, bnames, writeable=True)
 
         history = History(np.arange(1, epochs + 1), np.empty(epochs), np.empty(epochs),
                           np.empty(epochs))
@@ -384,7 +387,8 @@ class Model:
         plan = self._require_finalized("evaluate")
         dt = self._check_widths(plan)
         x, labels, onehot = self._data(X_val, y_val, dt, plan, "X_val", "y_val")
-        weights, biases = self._params(plan, dt)
+        self._check_layers(plan, dt)
+        weights, biases = self._params(plan)
         n = x.shape[0]
         total_loss = total_acc = 0.0
         for lo, hi in _slices(n, batch_size):
@@ -392,7 +396,7 @@ class Model:
             outputs, head, _ = self._forward_buffers(plan, xb.shape[0], dt)
             sample_losses = np.empty(hi - lo, dt)
             oh = onehot[lo:hi] if onehot.shape[0] else onehot
-            loss, acc, bad = K.evaluate_batch(
+            loss, acc, _ = K.evaluate_batch(
                 xb, labels[lo:hi], oh, onehot.shape[0] > 0, plan["ops"], self._layer_of(plan),
                 weights, biases, outputs, head, sample_losses, plan["loss_kind"])
             total_loss += float(loss) * (hi - lo)
@@ -408,7 +412,8 @@ class Model:
         plan = self._require_finalized("predict")
         dt = self._check_widths(plan)
         x = self._inputs(X, dt, plan, "X")
-        weights, biases = self._params(plan, dt)
+        self._check_layers(plan, dt)
+        weights, biases = self._params(plan)
         softmax_head = plan["loss_kind"] == K.LOSS_SOFTMAX_CCE
         parts = []
         for lo, hi in _slices(x.shape[0], batch_size):
@@ -453,6 +458,24 @@ class Model:
                     f"{_describe(layer, i)} takes {w.shape[0]} (weights {w.shape})")
             prev = (layer, w, i)
         return dt
+
+    @staticmethod
+    def _check_layers(plan, dt, wnames=(), bnames=(), writeable=False):
+        """Every dense layer's parameters and existing optimizer state (named
+        ``wnames``/``bnames``) must be arrays of the model dtype and of their
+        parameter's shape; writeable too when training will update them."""
+        for k, layer in enumerate(plan["dense"]):
+            w, b = layer.weights, layer.biases
+            what = f"dense layer {k} ({type(layer).__name__})"
+            _check_array(w, f"{what} weights", dt, (w.shape,), writeable)
+            _check_array(b, f"{what} biases", dt, ((1, w.shape[1]),), writeable)
+            if _fresh_state(layer, wnames):
+                continue  # any state arrays there will be replaced, not used
+            for names, param in ((wnames, w), (bnames, b)):
+                for name in names:
+                    state = getattr(layer, name, None)
+                    if state is not None:
+                        _check_array(state, f"{what} {name}", dt, (param.shape,), writeable)
 
     @staticmethod
     def _width_out(plan):
@@ -512,11 +535,11 @@ class Model:
         return layer_of
 
     @staticmethod
-    def _params(plan, dt, writebacks=None):
+    def _params(plan, writebacks=None):
         wb = [] if writebacks is None else writebacks
         weights = [_kernel_view(l.weights, l.weights.shape, wb) for l in plan["dense"]]
-        biases = [_kernel_view(l.biases, (1, l.weights.shape[1]), wb) for l in plan["dense"]]
-        return _typed_list(weights), _typed_list(biases)
+        biases = [_kernel_view(l.biases, l.biases.shape, wb) for l in plan["dense"]]
+        return _arrays(weights), _arrays(biases)
 
     @staticmethod
     def _forward_buffers(plan, n, dt):
@@ -531,7 +554,7 @@ class Model:
                 k += 1
             outputs.append(np.empty((n, width), dt))
         head = np.empty((n, width), dt)
-        return _typed_list(outputs), head, widths_in
+        return _arrays(outputs), head, widths_in
 
     def _run(self, plan, code, wnames, bnames, hyper, x, labels, onehot, epochs, print_every,
              verbose, callback, history):
@@ -541,31 +564,31 @@ class Model:
         dense = plan["dense"]
         # the state the per-op optimizer would create on its first update
         for layer in dense:
-            for name in wnames:
-                if getattr(layer, name, None) is None:
-                    setattr(layer, name, np.zeros_like(layer.weights))
-            for name in bnames:
-                if getattr(layer, name, None) is None:
-                    setattr(layer, name, np.zeros_like(layer.biases))
+            fresh = _fresh_state(layer, wnames)
+            for names, param in ((wnames, layer.weights), (bnames, layer.biases)):
+                for name in names:
+                    if fresh or getattr(layer, name, None) is None:
+                        setattr(layer, name, np.zeros_like(param))
 
         writebacks = []
-        weights, biases = self._params(plan, dt, writebacks)
+        weights, biases = self._params(plan, writebacks)
         empty = np.empty((0, 0), dt)
 
         def state(names, j, shape_of):
             if len(names) <= j:
-                return _typed_list([empty] * len(dense))
-            return _typed_list([_kernel_view(getattr(l, names[j]), shape_of(l), writebacks)
+                return _arrays([empty] * len(dense))
+            return _arrays([_kernel_view(getattr(l, names[j]), shape_of(l), writebacks)
                                 for l in dense])
 
         w_shape = lambda l: l.weights.shape  # noqa: E731
-        b_shape = lambda l: (1, l.weights.shape[1])  # noqa: E731
+        b_shape = lambda l: l.biases.shape  # noqa: E731
         wstate1, wstate2 = state(wnames, 0, w_shape), state(wnames, 1, w_shape)
         bstate1, bstate2 = state(bnames, 0, b_shape), state(bnames, 1, b_shape)
-        dweights = _typed_list([np.empty(l.weights.shape, dt) for l in dense])
-        dbiases = _typed_list([np.empty((1, l.weights.shape[1]), dt) for l in dense])
+        _launch_threads()
+        dweights = _arrays([np.empty(l.weights.shape, dt) for l in dense])
+        dbiases = _arrays([np.empty((1, l.weights.shape[1]), dt) for l in dense])
         outputs, head, widths_in = self._forward_buffers(plan, n, dt)
-        dinputs = _typed_list([np.empty((n, w), dt) for w in widths_in])
+        dinputs = _arrays([np.empty((n, w), dt) for w in widths_in])
         dhead = np.empty_like(head)
         sample_losses = np.empty(n, dt)
         ops, layer_of = plan["ops"], self._layer_of(plan)
@@ -629,6 +652,23 @@ class Model:
                 plan["head_layer"].dinputs = dhead
         else:
             self.loss.dinputs = dhead
+
+
+_threads_launched = False
+
+
+def _launch_threads():
+    """Start Numba's thread pool before the first compiled loop runs.
+
+    The loop is a cached serial function that calls the optimizers'
+    ``parallel=True`` kernels; older Numba releases do not start the pool
+    when such a caller is loaded from the cache (numba issue 8578; 0.68 does),
+    and a large layer's update would then crash.  ``get_num_threads`` starts it
+    (once per process; a no-op where Numba does it itself)."""
+    global _threads_launched
+    if not _threads_launched:
+        numba.get_num_threads()
+        _threads_launched = True
 
 
 def _slices(n, batch_size):

@@ -14,9 +14,9 @@ architecture of dense, ReLU and softmax layers in one dtype:
 * ``ops``: one code per layer (``OP_DENSE``, ``OP_RELU``, ``OP_SOFTMAX``), in
   forward order; ``layer_of[i]`` is the index of op ``i`` in the parameter
   lists when it is a dense layer (else -1);
-* ``weights``, ``biases``, their gradients and the optimizer state: typed lists
+* ``weights``, ``biases``, their gradients and the optimizer state: tuples
   with one 2-D C-contiguous array per dense layer, updated in place (unused
-  state lists hold empty arrays);
+  state tuples hold empty arrays);
 * ``outputs[i]`` and ``dinputs[i]``: each op's forward output and input gradient;
 * the loss head: ``LOSS_SOFTMAX_CCE`` (softmax fused with cross-entropy, the
   combined backward; ``head`` receives the probabilities) or ``LOSS_CCE``
@@ -112,21 +112,36 @@ def loss_forward(last, labels, onehot, dense_labels, loss_kind, head, sample_los
 
 
 @kernel
+def _first_argmax_nan(row):
+    """np.argmax of a row holding a NaN: the first NaN's index."""
+    for j in range(row.shape[0]):
+        if row[j] != row[j]:
+            return j
+    return 0
+
+
+@kernel
 def accuracy(predictions, labels):
-    """Fraction of rows whose first maximal entry is at the label (np.argmax's choice)."""
+    """Fraction of rows whose first maximal entry is at the label (np.argmax's choice).
+
+    The row scan is branch-free (selects, not jumps: which column wins is
+    unpredictable); a row holding a NaN, where np.argmax answers the first
+    NaN, is redone on the slow path."""
     n, c = predictions.shape
     hits = 0
     for i in range(n):
         best = 0
         top = predictions[i, 0]
+        nan = top != top
         for j in range(1, c):
             v = predictions[i, j]
-            # np.argmax returns the first NaN if there is one
-            if (v > top or v != v) and top == top:
-                top = v
-                best = j
-        if best == labels[i]:
-            hits += 1
+            take = v > top
+            best = j if take else best
+            top = v if take else top
+            nan |= v != v
+        if nan:
+            best = _first_argmax_nan(predictions[i])
+        hits += best == labels[i]
     if n == 0:
         return np.nan
     return hits / n
