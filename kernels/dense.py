@@ -49,7 +49,7 @@ def dense_forward(x, w, b, out):
 
 
 @kernel(reductions=True)
-def _backward_thin_input(x, w, dvalues, dweights, dbiases, dinputs):
+def _backward_thin_input(x, w, dvalues, dweights, dbiases, dinputs, want_dinputs):
     """The whole backward in one pass over ``dvalues``, for K < N (e.g. the 2-64 layer).
 
     Four samples at a time: their rows of ``dvalues`` are read once from L2 and
@@ -72,6 +72,11 @@ def _backward_thin_input(x, w, dvalues, dweights, dbiases, dinputs):
         for p in range(k):
             x0, x1, x2, x3 = x[i, p], x[i + 1, p], x[i + 2, p], x[i + 3, p]
             a0 = a1 = a2 = a3 = zero
+            if not want_dinputs:
+                for j in range(n):
+                    dweights[p, j] += (x0 * dvalues[i, j] + x1 * dvalues[i + 1, j]
+                                       + x2 * dvalues[i + 2, j] + x3 * dvalues[i + 3, j])
+                continue
             for j in range(n):
                 d0, d1, d2, d3 = dvalues[i, j], dvalues[i + 1, j], dvalues[i + 2, j], dvalues[i + 3, j]
                 wpj = w[p, j]
@@ -95,17 +100,19 @@ def _backward_thin_input(x, w, dvalues, dweights, dbiases, dinputs):
                 d = dvalues[i, j]
                 dweights[p, j] += xp * d
                 acc += d * w[p, j]
-            dinputs[i, p] = acc
+            if want_dinputs:
+                dinputs[i, p] = acc
         i += 1
 
 
 @kernel(reductions=True)
-def dense_backward(x, w, dvalues, dweights, dbiases, dinputs):
-    """``dweights = x.T @ dvalues``, ``dbiases = sum(dvalues, 0)``, ``dinputs = dvalues @ w.T``."""
+def dense_backward_into(x, w, dvalues, dweights, dbiases, dinputs, want_dinputs):
+    """``dense_backward``; with ``want_dinputs`` False, ``dinputs`` is left unwritten
+    (the training loop skips the first layer's, which nothing reads)."""
     m, k = x.shape
     n = w.shape[1]
     if m * k * n < BLAS_MIN_MADDS and k < n:
-        _backward_thin_input(x, w, dvalues, dweights, dbiases, dinputs)
+        _backward_thin_input(x, w, dvalues, dweights, dbiases, dinputs, want_dinputs)
         return
     db = dbiases[0]
     for j in range(n):
@@ -116,14 +123,22 @@ def dense_backward(x, w, dvalues, dweights, dbiases, dinputs):
 
     if m * k * n >= BLAS_MIN_MADDS:
         gemm_blas(x, True, dvalues, False, dweights, False)
-        gemm_blas(dvalues, False, w, True, dinputs, False)
+        if want_dinputs:
+            gemm_blas(dvalues, False, w, True, dinputs, False)
         return
 
     # K >= N: dinputs rows are combinations of the N rows of w.T, and
     # dweights.T accumulates rank-1 updates along the long K axis.
-    gemm_nn(dvalues, _transpose(w), _zeros(k, w), dinputs)
+    if want_dinputs:
+        gemm_nn(dvalues, _transpose(w), _zeros(k, w), dinputs)
     dwt = np.empty((n, k), dweights.dtype)
     gemm_tn(dvalues, x, dwt)
     for p in range(k):
         for j in range(n):
             dweights[p, j] = dwt[j, p]
+
+
+@kernel
+def dense_backward(x, w, dvalues, dweights, dbiases, dinputs):
+    """``dweights = x.T @ dvalues``, ``dbiases = sum(dvalues, 0)``, ``dinputs = dvalues @ w.T``."""
+    dense_backward_into(x, w, dvalues, dweights, dbiases, dinputs, True)

@@ -33,7 +33,7 @@ import numpy as np
 
 from ._jit import kernel
 from .activations import relu_backward, relu_forward, softmax_backward, softmax_forward
-from .dense import dense_backward, dense_forward
+from .dense import dense_backward_into, dense_forward
 from .losses import (cce_dense_backward, cce_dense_forward, cce_sparse_backward,
                      cce_sparse_forward, softmax_cce_sparse_backward,
                      softmax_cce_sparse_forward)
@@ -148,15 +148,18 @@ def accuracy(predictions, labels):
 
 
 @kernel
-def _backward_pass(x, ops, layer_of, weights, outputs, dweights, dbiases, dinputs, dlast):
-    """Every op's backward, last to first, starting from ``dlast``."""
+def _backward_pass(x, ops, layer_of, weights, outputs, dweights, dbiases, dinputs, dlast,
+                   first_dinputs):
+    """Every op's backward, last to first, starting from ``dlast``; the first
+    op's ``dinputs`` (the gradient for the data) only if ``first_dinputs``."""
     d = dlast
     for i in range(ops.shape[0] - 1, -1, -1):
         inp = x if i == 0 else outputs[i - 1]
         code = ops[i]
         if code == OP_DENSE:
             k = layer_of[i]
-            dense_backward(inp, weights[k], d, dweights[k], dbiases[k], dinputs[i])
+            dense_backward_into(inp, weights[k], d, dweights[k], dbiases[k], dinputs[i],
+                                i > 0 or first_dinputs)
         elif code == OP_RELU:
             relu_backward(inp, d, dinputs[i])
         else:
@@ -227,7 +230,10 @@ def train_epochs(x, labels, onehot, dense_labels, ops, layer_of, weights, biases
                 cce_dense_backward(last, onehot, dhead)
             else:
                 cce_sparse_backward(last, labels, dhead)
-        _backward_pass(x, ops, layer_of, weights, outputs, dweights, dbiases, dinputs, dhead)
+        # nothing reads the data's gradient until the per-op attributes are left
+        # behind after the last epoch
+        _backward_pass(x, ops, layer_of, weights, outputs, dweights, dbiases, dinputs, dhead,
+                       e == epochs - 1)
         if decay != 0.0:
             lr_curr = lr * (1. / (1. + decay * iteration))
         hist_loss[e] = loss
