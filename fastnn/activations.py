@@ -54,6 +54,10 @@ class Activation_ReLU:
             dinputs = dinputs.astype(d.dtype, copy=False)
         self.dinputs = dinputs
 
+    def predictions(self, outputs):
+        """The book's (chapter 18) prediction of an output layer: the outputs themselves."""
+        return outputs
+
 
 class Activation_Softmax:
     """Row-wise softmax; backward uses ``s * (d - sum(s * d))`` instead of a Jacobian loop."""
@@ -91,6 +95,10 @@ class Activation_Softmax:
             softmax_backward(kernel_array(s, ct), kernel_array(d, ct), dinputs)
             dinputs = dinputs.astype(dt, copy=False)
         self.dinputs = dinputs
+
+    def predictions(self, outputs):
+        """The book's (chapter 18) prediction of a softmax output: the most likely class."""
+        return np.argmax(outputs, axis=1)
 
 
 class ReLU(Activation_ReLU):

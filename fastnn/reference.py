@@ -70,6 +70,10 @@ class Activation_ReLU:
         self.dinputs = dvalues.copy()
         self.dinputs[self.inputs <= 0] = 0
 
+    # Calculate predictions for outputs (the book's chapter 18)
+    def predictions(self, outputs):
+        return outputs
+
 
 class ReLU(Activation_ReLU):
     pass
@@ -91,6 +95,10 @@ class Activation_Softmax:
             jacobian_matrix = np.diagflat(single_output) - \
                 np.dot(single_output, single_output.T)
             self.dinputs[index] = np.dot(jacobian_matrix, single_dvalues)
+
+    # Calculate predictions for outputs (the book's chapter 18)
+    def predictions(self, outputs):
+        return np.argmax(outputs, axis=1)
 
 
 class SoftMax(Activation_Softmax):

@@ -704,3 +704,12 @@ def test_cce_clips_in_the_predictions_dtype(spelling):
     assert got.dtype == exp.dtype == np.float64
     # -log(float32(1 - 1e-7)) = 1.1920929e-07, not 1.0000000e-07
     assert_ulp_close(got, exp, nulp=4)
+
+
+@pytest.mark.parametrize("spelling", BOTH)
+@pytest.mark.parametrize("kind", ["relu", "softmax"])
+def test_predictions_like_the_book(spelling, kind):
+    """The output activations' ``predictions`` (book chapter 18) equal the twin's."""
+    F, R = cls(spelling, kind)
+    out = np.random.default_rng(3).standard_normal((7, 4))
+    np.testing.assert_array_equal(F().predictions(out), R().predictions(out))
