@@ -106,11 +106,156 @@ def _backward_thin_input(x, w, dvalues, dweights, dbiases, dinputs, want_dinputs
 
 
 @kernel(reductions=True)
+def _backward_n3(x, w, dvalues, dweights, dbiases, dinputs, want_dinputs):
+    """The backward for N == 3 <= K (e.g. the 64->3 layer), four samples per pass.
+
+    ``dinputs`` rows are written four at a time from the three rows of w.T
+    (each load of w.T feeds four rows; the vector loop's setup is paid once per
+    four rows), and the three rows of dW.T are updated together from four rows
+    of ``x`` (each x element loaded once, not three times).  Measured 2x faster
+    than gemm_nn + gemm_tn + transposes at 300x64->3."""
+    m, k = x.shape
+    zero = dinputs.dtype.type(0.0)
+    d0 = d1 = d2 = zero
+    for i in range(m):
+        d0 += dvalues[i, 0]
+        d1 += dvalues[i, 1]
+        d2 += dvalues[i, 2]
+    dbiases[0, 0] = d0
+    dbiases[0, 1] = d1
+    dbiases[0, 2] = d2
+    wt = _transpose(w)
+    dwt = np.empty((3, k), dweights.dtype)
+    for p in range(k):
+        dwt[0, p] = 0.0
+        dwt[1, p] = 0.0
+        dwt[2, p] = 0.0
+    i = 0
+    while i + 4 <= m:
+        c00, c01, c02 = dvalues[i, 0], dvalues[i, 1], dvalues[i, 2]
+        c10, c11, c12 = dvalues[i + 1, 0], dvalues[i + 1, 1], dvalues[i + 1, 2]
+        c20, c21, c22 = dvalues[i + 2, 0], dvalues[i + 2, 1], dvalues[i + 2, 2]
+        c30, c31, c32 = dvalues[i + 3, 0], dvalues[i + 3, 1], dvalues[i + 3, 2]
+        if want_dinputs:
+            for j in range(k):
+                w0 = wt[0, j]
+                w1 = wt[1, j]
+                w2 = wt[2, j]
+                dinputs[i, j] = c00 * w0 + c01 * w1 + c02 * w2
+                dinputs[i + 1, j] = c10 * w0 + c11 * w1 + c12 * w2
+                dinputs[i + 2, j] = c20 * w0 + c21 * w1 + c22 * w2
+                dinputs[i + 3, j] = c30 * w0 + c31 * w1 + c32 * w2
+        for j in range(k):
+            x0 = x[i, j]
+            x1 = x[i + 1, j]
+            x2 = x[i + 2, j]
+            x3 = x[i + 3, j]
+            dwt[0, j] += c00 * x0 + c10 * x1 + c20 * x2 + c30 * x3
+            dwt[1, j] += c01 * x0 + c11 * x1 + c21 * x2 + c31 * x3
+            dwt[2, j] += c02 * x0 + c12 * x1 + c22 * x2 + c32 * x3
+        i += 4
+    while i < m:
+        c0, c1, c2 = dvalues[i, 0], dvalues[i, 1], dvalues[i, 2]
+        for j in range(k):
+            if want_dinputs:
+                dinputs[i, j] = c0 * wt[0, j] + c1 * wt[1, j] + c2 * wt[2, j]
+            xv = x[i, j]
+            dwt[0, j] += c0 * xv
+            dwt[1, j] += c1 * xv
+            dwt[2, j] += c2 * xv
+        i += 1
+    for p in range(k):
+        dweights[p, 0] = dwt[0, p]
+        dweights[p, 1] = dwt[1, p]
+        dweights[p, 2] = dwt[2, p]
+
+
+@kernel(reductions=True)
+def _backward_k2(x, w, dvalues, dweights, dbiases, dinputs, want_dinputs):
+    """The backward for K == 2 < N (e.g. the 2->64 layer): per four samples,
+    ONE loop over the N columns does the bias sums, both rows of ``dweights``
+    and the eight dot products of ``dinputs``, so each ``dvalues`` element is
+    loaded once instead of K + 1 times; measured 1.6x faster than
+    ``_backward_thin_input`` at 300x2->64."""
+    m = x.shape[0]
+    n = w.shape[1]
+    zero = dinputs.dtype.type(0.0)
+    for j in range(n):
+        dbiases[0, j] = 0.0
+        dweights[0, j] = 0.0
+        dweights[1, j] = 0.0
+    i = 0
+    while i + 4 <= m:
+        x00, x01 = x[i, 0], x[i, 1]
+        x10, x11 = x[i + 1, 0], x[i + 1, 1]
+        x20, x21 = x[i + 2, 0], x[i + 2, 1]
+        x30, x31 = x[i + 3, 0], x[i + 3, 1]
+        if want_dinputs:
+            a00 = a01 = a10 = a11 = a20 = a21 = a30 = a31 = zero
+            for j in range(n):
+                d0 = dvalues[i, j]
+                d1 = dvalues[i + 1, j]
+                d2 = dvalues[i + 2, j]
+                d3 = dvalues[i + 3, j]
+                w0 = w[0, j]
+                w1 = w[1, j]
+                dbiases[0, j] += (d0 + d1) + (d2 + d3)
+                dweights[0, j] += x00 * d0 + x10 * d1 + x20 * d2 + x30 * d3
+                dweights[1, j] += x01 * d0 + x11 * d1 + x21 * d2 + x31 * d3
+                a00 += d0 * w0
+                a01 += d0 * w1
+                a10 += d1 * w0
+                a11 += d1 * w1
+                a20 += d2 * w0
+                a21 += d2 * w1
+                a30 += d3 * w0
+                a31 += d3 * w1
+            dinputs[i, 0] = a00
+            dinputs[i, 1] = a01
+            dinputs[i + 1, 0] = a10
+            dinputs[i + 1, 1] = a11
+            dinputs[i + 2, 0] = a20
+            dinputs[i + 2, 1] = a21
+            dinputs[i + 3, 0] = a30
+            dinputs[i + 3, 1] = a31
+        else:
+            for j in range(n):
+                d0 = dvalues[i, j]
+                d1 = dvalues[i + 1, j]
+                d2 = dvalues[i + 2, j]
+                d3 = dvalues[i + 3, j]
+                dbiases[0, j] += (d0 + d1) + (d2 + d3)
+                dweights[0, j] += x00 * d0 + x10 * d1 + x20 * d2 + x30 * d3
+                dweights[1, j] += x01 * d0 + x11 * d1 + x21 * d2 + x31 * d3
+        i += 4
+    while i < m:
+        x0, x1 = x[i, 0], x[i, 1]
+        a0 = a1 = zero
+        for j in range(n):
+            d = dvalues[i, j]
+            dbiases[0, j] += d
+            dweights[0, j] += x0 * d
+            dweights[1, j] += x1 * d
+            a0 += d * w[0, j]
+            a1 += d * w[1, j]
+        if want_dinputs:
+            dinputs[i, 0] = a0
+            dinputs[i, 1] = a1
+        i += 1
+
+
+@kernel(reductions=True)
 def dense_backward_into(x, w, dvalues, dweights, dbiases, dinputs, want_dinputs):
     """``dense_backward``; with ``want_dinputs`` False, ``dinputs`` is left unwritten
     (the training loop skips the first layer's, which nothing reads)."""
     m, k = x.shape
     n = w.shape[1]
+    if m * k * n < BLAS_MIN_MADDS and k == 2 and n > 2:
+        _backward_k2(x, w, dvalues, dweights, dbiases, dinputs, want_dinputs)
+        return
+    if m * k * n < BLAS_MIN_MADDS and n == 3 and k >= 3:
+        _backward_n3(x, w, dvalues, dweights, dbiases, dinputs, want_dinputs)
+        return
     if m * k * n < BLAS_MIN_MADDS and k < n:
         _backward_thin_input(x, w, dvalues, dweights, dbiases, dinputs, want_dinputs)
         return

@@ -21,10 +21,125 @@ from ._jit import kernel
 
 
 @kernel(reductions=True)
+def gemm_nn_small_k(a, b, init, out):
+    """``gemm_nn`` for K <= 3 (e.g. the 2->64 layer's forward): four rows of
+    ``out`` per pass over ``b``.  Each loaded element of ``b`` and ``init`` then
+    feeds four rows instead of one, and the vectorized inner loop's setup
+    (runtime alias checks, remainder) is paid once per four rows: measured 2x
+    faster than one row per pass at 300x2->64.  The row index is kept as a
+    signed loop counter from 0 (no wraparound select in the inner loop)."""
+    m, k = a.shape
+    n = b.shape[1]
+    m4 = m - m % 4
+    if k == 3:
+        for i in range(0, m4, 4):
+            x00, x01, x02 = a[i, 0], a[i, 1], a[i, 2]
+            x10, x11, x12 = a[i + 1, 0], a[i + 1, 1], a[i + 1, 2]
+            x20, x21, x22 = a[i + 2, 0], a[i + 2, 1], a[i + 2, 2]
+            x30, x31, x32 = a[i + 3, 0], a[i + 3, 1], a[i + 3, 2]
+            for j in range(n):
+                w0, w1, w2, c = b[0, j], b[1, j], b[2, j], init[j]
+                out[i, j] = c + (x00 * w0 + x01 * w1 + x02 * w2)
+                out[i + 1, j] = c + (x10 * w0 + x11 * w1 + x12 * w2)
+                out[i + 2, j] = c + (x20 * w0 + x21 * w1 + x22 * w2)
+                out[i + 3, j] = c + (x30 * w0 + x31 * w1 + x32 * w2)
+        for i in range(m4, m):
+            x00, x01, x02 = a[i, 0], a[i, 1], a[i, 2]
+            for j in range(n):
+                out[i, j] = init[j] + (x00 * b[0, j] + x01 * b[1, j] + x02 * b[2, j])
+    elif k == 2:
+        for i in range(0, m4, 4):
+            x00, x01 = a[i, 0], a[i, 1]
+            x10, x11 = a[i + 1, 0], a[i + 1, 1]
+            x20, x21 = a[i + 2, 0], a[i + 2, 1]
+            x30, x31 = a[i + 3, 0], a[i + 3, 1]
+            for j in range(n):
+                w0, w1, c = b[0, j], b[1, j], init[j]
+                out[i, j] = c + (x00 * w0 + x01 * w1)
+                out[i + 1, j] = c + (x10 * w0 + x11 * w1)
+                out[i + 2, j] = c + (x20 * w0 + x21 * w1)
+                out[i + 3, j] = c + (x30 * w0 + x31 * w1)
+        for i in range(m4, m):
+            x00, x01 = a[i, 0], a[i, 1]
+            for j in range(n):
+                out[i, j] = init[j] + (x00 * b[0, j] + x01 * b[1, j])
+    elif k == 1:
+        for i in range(0, m4, 4):
+            x0, x1, x2, x3 = a[i, 0], a[i + 1, 0], a[i + 2, 0], a[i + 3, 0]
+            for j in range(n):
+                w0, c = b[0, j], init[j]
+                out[i, j] = c + x0 * w0
+                out[i + 1, j] = c + x1 * w0
+                out[i + 2, j] = c + x2 * w0
+                out[i + 3, j] = c + x3 * w0
+        for i in range(m4, m):
+            x0 = a[i, 0]
+            for j in range(n):
+                out[i, j] = init[j] + x0 * b[0, j]
+    else:
+        for i in range(m):
+            for j in range(n):
+                out[i, j] = init[j]
+
+
+@kernel(reductions=True)
+def gemm_nt_n3(a, bt, init, out):
+    """``gemm_nt`` for N == 3 (e.g. the 64->3 layer's forward): four rows per
+    pass, twelve dot products sharing each load of ``bt`` (four rows) and of
+    ``a`` (three columns); measured 2x faster than one row per pass."""
+    m, k = a.shape
+    zero = a.dtype.type(0.0)
+    m4 = m - m % 4
+    for i in range(0, m4, 4):
+        s0 = s1 = s2 = t0 = t1 = t2 = zero
+        u0 = u1 = u2 = v0 = v1 = v2 = zero
+        for p in range(k):
+            w0, w1, w2 = bt[0, p], bt[1, p], bt[2, p]
+            x, y, z, q = a[i, p], a[i + 1, p], a[i + 2, p], a[i + 3, p]
+            s0 += x * w0
+            s1 += x * w1
+            s2 += x * w2
+            t0 += y * w0
+            t1 += y * w1
+            t2 += y * w2
+            u0 += z * w0
+            u1 += z * w1
+            u2 += z * w2
+            v0 += q * w0
+            v1 += q * w1
+            v2 += q * w2
+        out[i, 0] = s0 + init[0]
+        out[i, 1] = s1 + init[1]
+        out[i, 2] = s2 + init[2]
+        out[i + 1, 0] = t0 + init[0]
+        out[i + 1, 1] = t1 + init[1]
+        out[i + 1, 2] = t2 + init[2]
+        out[i + 2, 0] = u0 + init[0]
+        out[i + 2, 1] = u1 + init[1]
+        out[i + 2, 2] = u2 + init[2]
+        out[i + 3, 0] = v0 + init[0]
+        out[i + 3, 1] = v1 + init[1]
+        out[i + 3, 2] = v2 + init[2]
+    for i in range(m4, m):
+        s0 = s1 = s2 = zero
+        for p in range(k):
+            x = a[i, p]
+            s0 += x * bt[0, p]
+            s1 += x * bt[1, p]
+            s2 += x * bt[2, p]
+        out[i, 0] = s0 + init[0]
+        out[i, 1] = s1 + init[1]
+        out[i, 2] = s2 + init[2]
+
+
+@kernel(reductions=True)
 def gemm_nn(a, b, init, out):
     """``out[i, :] = init + sum_p a[i, p] * b[p, :]``; init is a 1-D row of length N."""
     m, k = a.shape
     n = b.shape[1]
+    if k <= 3:
+        gemm_nn_small_k(a, b, init, out)
+        return
     for i in range(m):
         # the first pass writes the row, fused with up to four products
         if k >= 4:
@@ -68,6 +183,9 @@ def gemm_nt(a, bt, init, out):
     """``out[i, j] = init[j] + sum_p a[i, p] * bt[j, p]``: four dot products per pass."""
     m, k = a.shape
     n = bt.shape[0]
+    if n == 3:
+        gemm_nt_n3(a, bt, init, out)
+        return
     zero = a.dtype.type(0.0)
     for i in range(m):
         j = 0
