@@ -9,7 +9,7 @@ import numpy as np
 from ._jit import kernel
 
 from .blas import gemm_blas
-from .gemm import gemm_nn, gemm_nt, gemm_tn
+from .gemm import gemm_nn, gemm_nn_small_k, gemm_nt, gemm_tn, relu_if
 
 # From this many multiply-adds per product on, BLAS's blocked GEMM beats the
 # loops of gemm.py (measured with benchmarks/bench_ops.py).
@@ -32,9 +32,27 @@ def _zeros(n, dtype_like):
     return z
 
 
+@kernel
+def relu_inplace(a):
+    """``a = max(0, a)`` as ``relu_forward`` computes it."""
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            a[i, j] = relu_if(a[i, j], True)
+
+
+@kernel
+def relu_mask_inplace(d, mask):
+    """``d = 0 where mask <= 0`` (``relu_backward`` with the ReLU's output as mask)."""
+    for i in range(d.shape[0]):
+        for j in range(d.shape[1]):
+            if mask[i, j] <= 0.0:
+                d[i, j] = 0.0
+
+
 @kernel(reductions=True)
-def dense_forward(x, w, b, out):
-    """``out = x @ w + b`` for x (M,K), w (K,N), b (1,N)."""
+def dense_forward_act(x, w, b, out, relu):
+    """``out = x @ w + b``, then ``max(0, out)`` if ``relu`` (the training loop's
+    fused dense + ReLU: fused into the store on the small-K path)."""
     m, k = x.shape
     n = w.shape[1]
     if m * k * n >= BLAS_MIN_MADDS:
@@ -42,10 +60,21 @@ def dense_forward(x, w, b, out):
             for j in range(n):
                 out[i, j] = b[0, j]
         gemm_blas(x, False, w, False, out, True)
+    elif n >= k and k <= 3:
+        gemm_nn_small_k(x, w, b[0], out, relu)
+        return
     elif n >= k:
         gemm_nn(x, w, b[0], out)
     else:
         gemm_nt(x, _transpose(w), b[0], out)
+    if relu:
+        relu_inplace(out)
+
+
+@kernel
+def dense_forward(x, w, b, out):
+    """``out = x @ w + b`` for x (M,K), w (K,N), b (1,N)."""
+    dense_forward_act(x, w, b, out, False)
 
 
 @kernel(reductions=True)
@@ -106,14 +135,16 @@ def _backward_thin_input(x, w, dvalues, dweights, dbiases, dinputs, want_dinputs
 
 
 @kernel(reductions=True)
-def _backward_n3(x, w, dvalues, dweights, dbiases, dinputs, want_dinputs):
+def _backward_n3(x, w, dvalues, dweights, dbiases, dinputs, want_dinputs, masked, mask):
     """The backward for N == 3 <= K (e.g. the 64->3 layer), four samples per pass.
 
     ``dinputs`` rows are written four at a time from the three rows of w.T
     (each load of w.T feeds four rows; the vector loop's setup is paid once per
     four rows), and the three rows of dW.T are updated together from four rows
     of ``x`` (each x element loaded once, not three times).  Measured 2x faster
-    than gemm_nn + gemm_tn + transposes at 300x64->3."""
+    than gemm_nn + gemm_tn + transposes at 300x64->3.  With ``masked``,
+    ``dinputs`` is stored as ``relu_backward`` would leave it behind a ReLU
+    whose output is ``mask``."""
     m, k = x.shape
     zero = dinputs.dtype.type(0.0)
     d0 = d1 = d2 = zero
@@ -141,10 +172,19 @@ def _backward_n3(x, w, dvalues, dweights, dbiases, dinputs, want_dinputs):
                 w0 = wt[0, j]
                 w1 = wt[1, j]
                 w2 = wt[2, j]
-                dinputs[i, j] = c00 * w0 + c01 * w1 + c02 * w2
-                dinputs[i + 1, j] = c10 * w0 + c11 * w1 + c12 * w2
-                dinputs[i + 2, j] = c20 * w0 + c21 * w1 + c22 * w2
-                dinputs[i + 3, j] = c30 * w0 + c31 * w1 + c32 * w2
+                v0 = c00 * w0 + c01 * w1 + c02 * w2
+                v1 = c10 * w0 + c11 * w1 + c12 * w2
+                v2 = c20 * w0 + c21 * w1 + c22 * w2
+                v3 = c30 * w0 + c31 * w1 + c32 * w2
+                if masked:
+                    v0 = 0.0 if mask[i, j] <= 0.0 else v0
+                    v1 = 0.0 if mask[i + 1, j] <= 0.0 else v1
+                    v2 = 0.0 if mask[i + 2, j] <= 0.0 else v2
+                    v3 = 0.0 if mask[i + 3, j] <= 0.0 else v3
+                dinputs[i, j] = v0
+                dinputs[i + 1, j] = v1
+                dinputs[i + 2, j] = v2
+                dinputs[i + 3, j] = v3
         for j in range(k):
             x0 = x[i, j]
             x1 = x[i + 1, j]
@@ -158,7 +198,8 @@ def _backward_n3(x, w, dvalues, dweights, dbiases, dinputs, want_dinputs):
         c0, c1, c2 = dvalues[i, 0], dvalues[i, 1], dvalues[i, 2]
         for j in range(k):
             if want_dinputs:
-                dinputs[i, j] = c0 * wt[0, j] + c1 * wt[1, j] + c2 * wt[2, j]
+                v = c0 * wt[0, j] + c1 * wt[1, j] + c2 * wt[2, j]
+                dinputs[i, j] = 0.0 if masked and mask[i, j] <= 0.0 else v
             xv = x[i, j]
             dwt[0, j] += c0 * xv
             dwt[1, j] += c1 * xv
@@ -245,33 +286,46 @@ def _backward_k2(x, w, dvalues, dweights, dbiases, dinputs, want_dinputs):
 
 
 @kernel(reductions=True)
-def dense_backward_into(x, w, dvalues, dweights, dbiases, dinputs, want_dinputs):
-    """``dense_backward``; with ``want_dinputs`` False, ``dinputs`` is left unwritten
-    (the training loop skips the first layer's, which nothing reads)."""
+def dense_backward_into(x, w, dvalues, dweights, dbiases, dinputs, want_dinputs, masked, mask):
+    """``dense_backward`` for the training loop.
+
+    ``want_dinputs`` False leaves ``dinputs`` unwritten (the first layer's,
+    which nothing reads).  ``masked``: the layer's input came from a ReLU whose
+    output is ``mask``; ``dinputs`` is then stored as that ReLU's backward
+    would leave it (fused into the store on the N == 3 path), which saves the
+    ReLU's own backward pass."""
     m, k = x.shape
     n = w.shape[1]
-    if m * k * n < BLAS_MIN_MADDS and k == 2 and n > 2:
+    small = m * k * n < BLAS_MIN_MADDS
+    if small and n == 3 and k >= 3:
+        _backward_n3(x, w, dvalues, dweights, dbiases, dinputs, want_dinputs, masked, mask)
+        return
+    if small and k == 2 and n > 2:
         _backward_k2(x, w, dvalues, dweights, dbiases, dinputs, want_dinputs)
-        return
-    if m * k * n < BLAS_MIN_MADDS and n == 3 and k >= 3:
-        _backward_n3(x, w, dvalues, dweights, dbiases, dinputs, want_dinputs)
-        return
-    if m * k * n < BLAS_MIN_MADDS and k < n:
+    elif small and k < n:
         _backward_thin_input(x, w, dvalues, dweights, dbiases, dinputs, want_dinputs)
-        return
+    else:
+        _backward_general(x, w, dvalues, dweights, dbiases, dinputs, want_dinputs, small)
+    if masked and want_dinputs:
+        relu_mask_inplace(dinputs, mask)
+
+
+@kernel(reductions=True)
+def _backward_general(x, w, dvalues, dweights, dbiases, dinputs, want_dinputs, small):
+    """Bias sums, then BLAS for large layers or, for K >= N, the loop routines."""
+    m, k = x.shape
+    n = w.shape[1]
     db = dbiases[0]
     for j in range(n):
         db[j] = 0.0
     for i in range(m):
         for j in range(n):
             db[j] += dvalues[i, j]
-
-    if m * k * n >= BLAS_MIN_MADDS:
+    if not small:
         gemm_blas(x, True, dvalues, False, dweights, False)
         if want_dinputs:
             gemm_blas(dvalues, False, w, True, dinputs, False)
         return
-
     # K >= N: dinputs rows are combinations of the N rows of w.T, and
     # dweights.T accumulates rank-1 updates along the long K axis.
     if want_dinputs:
@@ -286,4 +340,4 @@ def dense_backward_into(x, w, dvalues, dweights, dbiases, dinputs, want_dinputs)
 @kernel
 def dense_backward(x, w, dvalues, dweights, dbiases, dinputs):
     """``dweights = x.T @ dvalues``, ``dbiases = sum(dvalues, 0)``, ``dinputs = dvalues @ w.T``."""
-    dense_backward_into(x, w, dvalues, dweights, dbiases, dinputs, True)
+    dense_backward_into(x, w, dvalues, dweights, dbiases, dinputs, True, False, dinputs)

@@ -20,14 +20,24 @@ and inf still propagate.
 from ._jit import kernel
 
 
+@kernel(inline="always")
+def relu_if(v, relu):
+    """``v``, or ``relu_forward``'s ``max(0, v)`` (NaN kept) when ``relu``."""
+    if relu:
+        return 0.0 if v <= 0.0 else v
+    return v
+
+
 @kernel(reductions=True)
-def gemm_nn_small_k(a, b, init, out):
+def gemm_nn_small_k(a, b, init, out, relu):
     """``gemm_nn`` for K <= 3 (e.g. the 2->64 layer's forward): four rows of
     ``out`` per pass over ``b``.  Each loaded element of ``b`` and ``init`` then
     feeds four rows instead of one, and the vectorized inner loop's setup
     (runtime alias checks, remainder) is paid once per four rows: measured 2x
     faster than one row per pass at 300x2->64.  The row index is kept as a
-    signed loop counter from 0 (no wraparound select in the inner loop)."""
+    signed loop counter from 0 (no wraparound select in the inner loop).
+    With ``relu`` each value is stored as ``max(0, value)``, as ``relu_forward``
+    computes it: the training loop's fused dense + ReLU."""
     m, k = a.shape
     n = b.shape[1]
     m4 = m - m % 4
@@ -39,14 +49,14 @@ def gemm_nn_small_k(a, b, init, out):
             x30, x31, x32 = a[i + 3, 0], a[i + 3, 1], a[i + 3, 2]
             for j in range(n):
                 w0, w1, w2, c = b[0, j], b[1, j], b[2, j], init[j]
-                out[i, j] = c + (x00 * w0 + x01 * w1 + x02 * w2)
-                out[i + 1, j] = c + (x10 * w0 + x11 * w1 + x12 * w2)
-                out[i + 2, j] = c + (x20 * w0 + x21 * w1 + x22 * w2)
-                out[i + 3, j] = c + (x30 * w0 + x31 * w1 + x32 * w2)
+                out[i, j] = relu_if(c + (x00 * w0 + x01 * w1 + x02 * w2), relu)
+                out[i + 1, j] = relu_if(c + (x10 * w0 + x11 * w1 + x12 * w2), relu)
+                out[i + 2, j] = relu_if(c + (x20 * w0 + x21 * w1 + x22 * w2), relu)
+                out[i + 3, j] = relu_if(c + (x30 * w0 + x31 * w1 + x32 * w2), relu)
         for i in range(m4, m):
             x00, x01, x02 = a[i, 0], a[i, 1], a[i, 2]
             for j in range(n):
-                out[i, j] = init[j] + (x00 * b[0, j] + x01 * b[1, j] + x02 * b[2, j])
+                out[i, j] = relu_if(init[j] + (x00 * b[0, j] + x01 * b[1, j] + x02 * b[2, j]), relu)
     elif k == 2:
         for i in range(0, m4, 4):
             x00, x01 = a[i, 0], a[i, 1]
@@ -55,31 +65,31 @@ def gemm_nn_small_k(a, b, init, out):
             x30, x31 = a[i + 3, 0], a[i + 3, 1]
             for j in range(n):
                 w0, w1, c = b[0, j], b[1, j], init[j]
-                out[i, j] = c + (x00 * w0 + x01 * w1)
-                out[i + 1, j] = c + (x10 * w0 + x11 * w1)
-                out[i + 2, j] = c + (x20 * w0 + x21 * w1)
-                out[i + 3, j] = c + (x30 * w0 + x31 * w1)
+                out[i, j] = relu_if(c + (x00 * w0 + x01 * w1), relu)
+                out[i + 1, j] = relu_if(c + (x10 * w0 + x11 * w1), relu)
+                out[i + 2, j] = relu_if(c + (x20 * w0 + x21 * w1), relu)
+                out[i + 3, j] = relu_if(c + (x30 * w0 + x31 * w1), relu)
         for i in range(m4, m):
             x00, x01 = a[i, 0], a[i, 1]
             for j in range(n):
-                out[i, j] = init[j] + (x00 * b[0, j] + x01 * b[1, j])
+                out[i, j] = relu_if(init[j] + (x00 * b[0, j] + x01 * b[1, j]), relu)
     elif k == 1:
         for i in range(0, m4, 4):
             x0, x1, x2, x3 = a[i, 0], a[i + 1, 0], a[i + 2, 0], a[i + 3, 0]
             for j in range(n):
                 w0, c = b[0, j], init[j]
-                out[i, j] = c + x0 * w0
-                out[i + 1, j] = c + x1 * w0
-                out[i + 2, j] = c + x2 * w0
-                out[i + 3, j] = c + x3 * w0
+                out[i, j] = relu_if(c + x0 * w0, relu)
+                out[i + 1, j] = relu_if(c + x1 * w0, relu)
+                out[i + 2, j] = relu_if(c + x2 * w0, relu)
+                out[i + 3, j] = relu_if(c + x3 * w0, relu)
         for i in range(m4, m):
             x0 = a[i, 0]
             for j in range(n):
-                out[i, j] = init[j] + x0 * b[0, j]
+                out[i, j] = relu_if(init[j] + x0 * b[0, j], relu)
     else:
         for i in range(m):
             for j in range(n):
-                out[i, j] = init[j]
+                out[i, j] = relu_if(init[j], relu)
 
 
 @kernel(reductions=True)
@@ -138,7 +148,7 @@ def gemm_nn(a, b, init, out):
     m, k = a.shape
     n = b.shape[1]
     if k <= 3:
-        gemm_nn_small_k(a, b, init, out)
+        gemm_nn_small_k(a, b, init, out, False)
         return
     for i in range(m):
         # the first pass writes the row, fused with up to four products

@@ -33,7 +33,7 @@ import numpy as np
 
 from ._jit import kernel
 from .activations import relu_backward, relu_forward, softmax_backward, softmax_forward
-from .dense import dense_backward_into, dense_forward
+from .dense import dense_backward_into, dense_forward, dense_forward_act
 from .losses import (cce_dense_backward, cce_dense_forward, cce_sparse_backward,
                      cce_sparse_forward, softmax_cce_sparse_backward,
                      softmax_cce_sparse_forward)
@@ -65,18 +65,29 @@ N_HYPER = 7
 
 
 @kernel
-def forward_pass(x, ops, layer_of, weights, biases, outputs):
-    """Every op's forward, in order; the last op's output is ``outputs[-1]``."""
-    for i in range(ops.shape[0]):
+def forward_pass(x, ops, layer_of, weights, biases, outputs, fuse):
+    """Every op's forward, in order; the last op's output is ``outputs[-1]``.
+
+    With ``fuse``, a dense layer followed by a ReLU writes the ReLU's output
+    directly (the dense layer's own ``outputs`` entry is then not written):
+    the same numbers with one pass over the activations instead of three."""
+    i = 0
+    n_ops = ops.shape[0]
+    while i < n_ops:
         inp = x if i == 0 else outputs[i - 1]
         code = ops[i]
         if code == OP_DENSE:
             k = layer_of[i]
+            if fuse and i + 1 < n_ops and ops[i + 1] == OP_RELU:
+                dense_forward_act(inp, weights[k], biases[k], outputs[i + 1], True)
+                i += 2
+                continue
             dense_forward(inp, weights[k], biases[k], outputs[i])
         elif code == OP_RELU:
             relu_forward(inp, outputs[i])
         else:
             softmax_forward(inp, outputs[i])
+        i += 1
 
 
 @kernel
@@ -149,22 +160,34 @@ def accuracy(predictions, labels):
 
 @kernel
 def _backward_pass(x, ops, layer_of, weights, outputs, dweights, dbiases, dinputs, dlast,
-                   first_dinputs):
+                   first_dinputs, fuse):
     """Every op's backward, last to first, starting from ``dlast``; the first
-    op's ``dinputs`` (the gradient for the data) only if ``first_dinputs``."""
+    op's ``dinputs`` (the gradient for the data) only if ``first_dinputs``.
+
+    With ``fuse`` (the partner of ``forward_pass``'s), a dense layer whose input
+    came from a ReLU writes the ReLU's input gradient directly, using the
+    ReLU's output as the mask; the ReLU's own backward is skipped."""
     d = dlast
-    for i in range(ops.shape[0] - 1, -1, -1):
+    i = ops.shape[0] - 1
+    while i >= 0:
         inp = x if i == 0 else outputs[i - 1]
         code = ops[i]
         if code == OP_DENSE:
             k = layer_of[i]
+            if fuse and i >= 1 and ops[i - 1] == OP_RELU:
+                dense_backward_into(inp, weights[k], d, dweights[k], dbiases[k], dinputs[i - 1],
+                                    True, True, inp)
+                d = dinputs[i - 1]
+                i -= 2
+                continue
             dense_backward_into(inp, weights[k], d, dweights[k], dbiases[k], dinputs[i],
-                                i > 0 or first_dinputs)
+                                i > 0 or first_dinputs, False, d)
         elif code == OP_RELU:
             relu_backward(inp, d, dinputs[i])
         else:
             softmax_backward(outputs[i], d, dinputs[i])
         d = dinputs[i]
+        i -= 1
 
 
 @kernel
@@ -216,7 +239,10 @@ def train_epochs(x, labels, onehot, dense_labels, ops, layer_of, weights, biases
     decay = hyper[H_DECAY]
     last = outputs[len(outputs) - 1]
     for e in range(epochs):
-        forward_pass(x, ops, layer_of, weights, biases, outputs)
+        # all but a call's last epoch fuse dense + ReLU; the last runs op by op
+        # so the layers are left with every attribute the per-op loop leaves
+        fuse = e < epochs - 1
+        forward_pass(x, ops, layer_of, weights, biases, outputs, fuse)
         loss, bad = loss_forward(last, labels, onehot, dense_labels, loss_kind, head,
                                  sample_losses)
         if bad >= 0:
@@ -233,7 +259,7 @@ def train_epochs(x, labels, onehot, dense_labels, ops, layer_of, weights, biases
         # nothing reads the data's gradient until the per-op attributes are left
         # behind after the last epoch
         _backward_pass(x, ops, layer_of, weights, outputs, dweights, dbiases, dinputs, dhead,
-                       e == epochs - 1)
+                       not fuse, fuse)
         if decay != 0.0:
             lr_curr = lr * (1. / (1. + decay * iteration))
         hist_loss[e] = loss
@@ -253,7 +279,7 @@ def evaluate_batch(x, labels, onehot, dense_labels, ops, layer_of, weights, bias
     The model's predictions (probabilities with ``LOSS_SOFTMAX_CCE``) are left
     in ``head``, or in ``outputs[-1]`` with ``LOSS_CCE``.
     """
-    forward_pass(x, ops, layer_of, weights, biases, outputs)
+    forward_pass(x, ops, layer_of, weights, biases, outputs, False)
     last = outputs[len(outputs) - 1]
     loss, bad = loss_forward(last, labels, onehot, dense_labels, loss_kind, head,
                              sample_losses)
@@ -268,6 +294,6 @@ def evaluate_batch(x, labels, onehot, dense_labels, ops, layer_of, weights, bias
 def predict_batch(x, ops, layer_of, weights, biases, outputs, softmax_head, head):
     """The model's output for ``x``: the last op's output, or its softmax into
     ``head`` when the loss head is the fused softmax + cross-entropy."""
-    forward_pass(x, ops, layer_of, weights, biases, outputs)
+    forward_pass(x, ops, layer_of, weights, biases, outputs, False)
     if softmax_head:
         softmax_forward(outputs[len(outputs) - 1], head)
