@@ -8,7 +8,7 @@ gradient through.
 """
 from ._jit import kernel
 
-from .vmath import exp_into
+from .vmath import exp_inplace
 
 @kernel
 def relu_forward(x, out):
@@ -46,7 +46,7 @@ def shifted_exp(x, out):
         for j in range(n):
             out[i, j] = x[i, j] - top
     flat = out.reshape(-1)
-    exp_into(flat, flat)
+    exp_inplace(flat)
 
 
 @kernel

@@ -11,7 +11,7 @@ from math import log
 import numpy as np
 from ._jit import kernel
 
-from .activations import normalize_row, shifted_exp
+from .vmath import exp64, log64
 
 CLIP = 1e-7
 
@@ -27,12 +27,24 @@ def _clip(p, lo, hi):
 
 
 @kernel
-def first_bad_label(labels, n_classes):
-    """Index of the first label outside [0, n_classes), or -1."""
+def _first_bad_label_scan(labels, n_classes):
     for i in range(labels.size):
         if labels[i] < 0 or labels[i] >= n_classes:
             return i
     return -1
+
+
+@kernel
+def first_bad_label(labels, n_classes):
+    """Index of the first label outside [0, n_classes), or -1."""
+    # a branch-free count vectorizes (the early-exit scan cannot); scan only when one is bad
+    nbad = 0
+    for i in range(labels.size):
+        v = labels[i]
+        nbad += (v < 0) | (v >= n_classes)
+    if nbad == 0:
+        return -1
+    return _first_bad_label_scan(labels, n_classes)
 
 
 @kernel
@@ -87,23 +99,88 @@ def cce_dense_backward(dvalues, y_true, dinputs):
             dinputs[i, j] = -y_true[i, j] / dvalues[i, j] / samples
 
 
+@kernel(reductions=True)
+def _sum(values):
+    total = 0.0
+    for i in range(values.shape[0]):
+        total += values[i]
+    return total
+
+
+@kernel(contract=True)
+def _softmax_cce_rows(x, labels, probs, losses):
+    """Any number of classes: row max and shift, one flat exp pass, row sums, then the losses."""
+    n, c = x.shape
+    t = x.dtype.type
+    lo, hi = t(CLIP), t(1.0 - CLIP)
+    for i in range(n):
+        top = x[i, 0]
+        for j in range(1, c):
+            v = x[i, j]
+            # `v != v` keeps a NaN as the maximum, as np.max does.
+            top = v if (v > top or v != v) else top
+        for j in range(c):
+            probs[i, j] = x[i, j] - top
+    pf = probs.reshape(-1)
+    for k in range(pf.size):
+        pf[k] = t(exp64(np.float64(pf[k])))
+    for i in range(n):
+        total = t(0.0)
+        for j in range(c):
+            total += probs[i, j]
+        for j in range(c):
+            probs[i, j] = probs[i, j] / total
+    for i in range(n):  # the gather stays scalar so that the log loop below vectorizes
+        losses[i] = np.float64(_clip(probs[i, labels[i]], lo, hi))
+    for i in range(n):
+        losses[i] = -np.float64(t(log64(losses[i])))
+
+
+@kernel(contract=True)
+def _softmax_cce_rows3(x, labels, probs, losses):
+    """Three classes: each row's softmax and loss in one loop over flat memory, so that
+    the stride-3 loads vectorize across rows (2-D indexing has a run-time stride)."""
+    t = x.dtype.type
+    lo, hi = t(CLIP), t(1.0 - CLIP)
+    xf = x.reshape(-1)
+    pf = probs.reshape(-1)
+    for i in range(x.shape[0]):
+        a = xf[3 * i]
+        b = xf[3 * i + 1]
+        d = xf[3 * i + 2]
+        top = a
+        top = b if (b > top or b != b) else top
+        top = d if (d > top or d != d) else top
+        ea = t(exp64(np.float64(a - top)))
+        eb = t(exp64(np.float64(b - top)))
+        ed = t(exp64(np.float64(d - top)))
+        total = ea + eb + ed
+        pa = ea / total
+        pb = eb / total
+        pd = ed / total
+        pf[3 * i] = pa
+        pf[3 * i + 1] = pb
+        pf[3 * i + 2] = pd
+        label = labels[i]
+        p = pa if label == 0 else (pb if label == 1 else pd)
+        losses[i] = -np.float64(t(log64(np.float64(_clip(p, lo, hi)))))
+
+
 @kernel
 def softmax_cce_sparse_forward(x, labels, probs):
     """Softmax of ``x`` into ``probs``; returns (mean cross-entropy, -1 or a bad label's index)."""
     bad = first_bad_label(labels, x.shape[1])
     if bad >= 0:
         return 0.0, bad
-    t = x.dtype.type
-    lo, hi = t(CLIP), t(1.0 - CLIP)
     n = x.shape[0]
-    total = 0.0
-    shifted_exp(x, probs)
-    for i in range(n):
-        normalize_row(probs, i)
-        total += -log(_clip(probs[i, labels[i]], lo, hi))
     if n == 0:
         return np.nan, -1  # the mean of no samples, as np.mean gives
-    return total / n, -1
+    losses = np.empty(n, np.float64)
+    if x.shape[1] == 3:
+        _softmax_cce_rows3(x, labels, probs, losses)
+    else:
+        _softmax_cce_rows(x, labels, probs, losses)
+    return _sum(losses) / n, -1
 
 
 @kernel
@@ -112,13 +189,16 @@ def softmax_cce_sparse_backward(dvalues, labels, dinputs):
     bad = first_bad_label(labels, dvalues.shape[1])
     if bad >= 0:
         return bad
-    n = dvalues.shape[0]
+    n, c = dvalues.shape
     t = dinputs.dtype.type
     samples = t(n)
     one = t(1.0)  # subtract in the array dtype, as the reference's `-= 1` does
+    # one flat pass vectorizes (rows of 3 do not), then the N label entries are redone
+    df = dvalues.reshape(-1)
+    of = dinputs.reshape(-1)
+    for k in range(df.size):
+        of[k] = df[k] / samples
     for i in range(n):
-        for j in range(dvalues.shape[1]):
-            dinputs[i, j] = dvalues[i, j] / samples
-        label = labels[i]
-        dinputs[i, label] = (dvalues[i, label] - one) / samples
+        k = i * c + labels[i]
+        of[k] = (df[k] - one) / samples
     return -1
