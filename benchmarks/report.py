@@ -392,6 +392,18 @@ def markdown(data, stat="median", command=None):
                                    for r, t in extra) + ".")
             out.append("")
 
+    peaks = []
+    for (_, op, size, dtype), g in ((k, groups[k]) for k in _sorted_keys(groups, "model")):
+        fi = g.get("fastnn Model.train", {}).get("extra_info", {})
+        if "peak_fraction_median" in fi:
+            peaks.append(f"{dtype} {fi['peak_fraction_median']:.0%} of "
+                         f"{fi['peak_flops_single_thread'] / 1e9:.0f} GFLOP/s")
+    if peaks:
+        out.append("`Model.train` as a share of one core's peak FLOP rate (the epoch's "
+                   "multiply-add FLOPs over the rate of a large single-threaded matmul "
+                   "measured in the same run): " + "; ".join(peaks) + ".")
+        out.append("")
+
     st = [(k, groups[k]) for k in _sorted_keys(groups, "startup")]
     if st:
         out.append("| start-up (fresh process) | cache | dtype | fastnn process | fastnn import "
