@@ -42,33 +42,35 @@ def _layer_arrays(layer, weight_state, bias_state):
     except AttributeError:
         raise ValueError("update_params called before backward: the layer has no "
                          "dweights/dbiases yet") from None
+    if not isinstance(w, np.ndarray) or not isinstance(b, np.ndarray):
+        raise TypeError(f"layer.weights and layer.biases must be NumPy arrays, got "
+                        f"{type(w).__name__} and {type(b).__name__}")
     dt = w.dtype
+    wf, bf = w.flags, b.flags
     fast = ((dt is F64 or dt is F32) and type(dw) is np.ndarray and type(db) is np.ndarray
             and dw.dtype is dt and b.dtype is dt and db.dtype is dt
             and dw.shape == w.shape and db.shape == b.shape
-            and w.flags.c_contiguous and dw.flags.c_contiguous
-            and b.flags.c_contiguous and db.flags.c_contiguous
-            and w.flags.writeable and b.flags.writeable)
-    arrays = [w, dw]
-    for names, param in ((weight_state, w), (bias_state, b)):
-        if param is b:
-            arrays.append(b)
-            arrays.append(db)
-        for name in names:
-            s = getattr(layer, name, None)
-            arrays.append(s)
-            if fast and (type(s) is not np.ndarray or s.dtype is not dt or s.shape != param.shape
-                         or not s.flags.c_contiguous or not s.flags.writeable):
-                fast = False
+            and wf.c_contiguous and wf.writeable and bf.c_contiguous and bf.writeable
+            and dw.flags.c_contiguous and db.flags.c_contiguous)
+    ws = [getattr(layer, name, None) for name in weight_state]
+    bs = [getattr(layer, name, None) for name in bias_state]
     if fast:
-        return arrays, True
-    ws = arrays[2:2 + len(weight_state)]
-    bs = arrays[4 + len(weight_state):]
+        for states, shape in ((ws, w.shape), (bs, b.shape)):
+            for s in states:
+                if type(s) is not np.ndarray or s.dtype is not dt or s.shape != shape:
+                    fast = False
+                    break
+                sf = s.flags
+                if not (sf.c_contiguous and sf.writeable):
+                    fast = False
+                    break
+        if fast:
+            return [w, dw, *ws, b, db, *bs], True
 
     # Slow path: say exactly what is wrong, then create any missing state.
     for name, a in (("weights", w), ("biases", b)) + tuple(
             zip(weight_state + bias_state, ws + bs)):
-        if a is not None and type(a) is not np.ndarray:
+        if a is not None and not isinstance(a, np.ndarray):
             raise TypeError(f"layer.{name} must be a NumPy array, got {type(a).__name__}")
     dw, db = np.asarray(dw), np.asarray(db)
     for name, param, grad in (("weights", w, dw), ("biases", b, db)):

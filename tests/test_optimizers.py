@@ -507,3 +507,26 @@ def test_switching_optimizers_shares_state_like_reference(spelling):
                     opt.post_update_params()
                 compare_layers(fast, ref, kind, fast_opt, before,
                                f"{kind} step {s}")
+
+
+@pytest.mark.parametrize("opt_name", ["SGD", "AdaGrad", "RMSProp", "Adam"])
+def test_memmap_weights_are_updated_in_place(tmp_path, opt_name):
+    """Weights loaded as np.memmap (an ndarray subclass) update in place like the twin's."""
+    import fastnn
+    import fastnn.reference as R
+    results = []
+    for k, mod in enumerate((fastnn, R)):
+        np.random.seed(1)
+        layer = mod.DenseLayer(3, 4)
+        layer.forward(np.linspace(-1, 1, 15).reshape(5, 3))
+        layer.backward(np.arange(20.0).reshape(5, 4) - 10)
+        mm = np.memmap(tmp_path / f"w{k}.dat", dtype=layer.weights.dtype, mode="w+",
+                       shape=layer.weights.shape)
+        mm[:] = layer.weights
+        layer.weights = mm
+        opt = getattr(mod, opt_name)(0.01)
+        for _ in range(3):
+            opt.update_params(layer)
+        assert np.shares_memory(layer.weights, mm)
+        results.append(np.array(mm))
+    np.testing.assert_array_equal(results[0], results[1])
