@@ -38,6 +38,10 @@ import pytest
 import fastnn
 import fastnn.reference as R
 
+if not __package__:  # run as a script: python benchmarks/bench_model.py
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchmarks.bench_epoch import _seed_data, notebook_epoch  # noqa: E402
+
 EPOCHS_PER_CALL = 200
 SAMPLES, CLASSES, HIDDEN = 100, 3, 64
 OPTIMIZER = ("Adam", dict(lr=0.05, decay=5e-7))
@@ -48,16 +52,7 @@ _PATCHED = [(np, "dot"), (np, "zeros"), (np, "eye"), (np.random, "randn")]
 
 def seed_data(dtype):
     """The seed's data: float64 as the notebook is written, float32 via nnfs.init()."""
-    from nnfs.datasets import spiral_data
-
-    if dtype == "float32":
-        import nnfs
-        nnfs.init()  # seeds NumPy with 0 and patches it (undone by _restore_numpy)
-    else:
-        np.random.seed(0)
-    X, y = spiral_data(samples=SAMPLES, classes=CLASSES)
-    assert X.dtype == np.dtype(dtype), X.dtype
-    return X, y
+    return _seed_data(dtype)
 
 
 def build_model(opt=OPTIMIZER):
@@ -74,39 +69,11 @@ def build_model(opt=OPTIMIZER):
 
 def reference_loop(X, y, opt=OPTIMIZER):
     """The seed notebook's loop on the NumPy twin: ``run(epochs)`` runs that many epochs."""
-    dense1 = R.DenseLayer(2, HIDDEN)
-    activation1 = R.ReLU()
-    dense2 = R.DenseLayer(HIDDEN, CLASSES)
-    activationLoss = R.SoftMaxCategoricalCrossEntropy()
-    optimizer = getattr(R, opt[0])(**opt[1])
-    state = {"epoch": 0, "y": y, "line": ""}
+    one_epoch = notebook_epoch(R, opt[0], opt[1], X, y)
 
-    def run(epochs, show=False):
-        y = state["y"]
-        for epoch in range(state["epoch"], state["epoch"] + epochs):
-            dense1.forward(X)
-            activation1.forward(dense1.output)
-            dense2.forward(activation1.output)
-            loss = activationLoss.forward(dense2.output, y)
-            predictions = np.argmax(activationLoss.output, axis=1)
-            if len(y.shape) == 2:
-                y = np.argmax(y, axis=1)
-            accuracy = np.mean(predictions == y)
-            if not epoch % 100:
-                state["line"] = (f"epoch: {epoch}, accuracy: {accuracy: .3f}, "
-                                 f"loss: {loss: .3f}, lr: {optimizer.lr_curr}")
-                if show:
-                    print(state["line"])
-            activationLoss.backward(activationLoss.output, y)
-            dense2.backward(activationLoss.dinputs)
-            activation1.backward(dense2.dinputs)
-            dense1.backward(activation1.dinputs)
-            optimizer.preUpdateParams()
-            optimizer.updateParams(dense1)
-            optimizer.updateParams(dense2)
-            optimizer.postUpdateParams()
-        state["epoch"] += epochs
-        state["y"] = y
+    def run(epochs):
+        for _ in range(epochs):
+            one_epoch()
 
     return run
 
@@ -246,7 +213,7 @@ def speed_check(epochs=10000, repeats=5, variants=("float64", "float32", "float3
                 run = reference_loop(X.astype(model.trainable_layers[0].weights.dtype), y)
                 t0 = time.perf_counter()
                 with contextlib.redirect_stdout(sink):
-                    run(epochs, show=True)
+                    run(epochs)
                 t_ref = time.perf_counter() - t0
                 if rep:  # the first repeat warms up (compilation, caches)
                     times["model"].append(t_model / epochs * 1e6)

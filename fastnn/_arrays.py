@@ -72,11 +72,6 @@ def require_2d(a, what):
         raise ValueError(f"{what} must be a 2-D array (samples, features), got shape {a.shape}")
 
 
-def require_shape(a, shape, what, expected_from):
-    if a.shape != shape:
-        raise ValueError(f"{what} has shape {a.shape}, expected {shape} ({expected_from})")
-
-
 def require_writeable(a, what):
     if not a.flags.writeable:
         raise ValueError(f"{what} is read-only (shape {a.shape}); fastnn updates it in place, "

@@ -116,17 +116,10 @@ def log64(x):
 
 
 @kernel(contract=True)
-def exp_into(src, dst):
-    """``dst[i] = exp(src[i])`` for 1-D arrays (they may be the same array)."""
-    t = dst.dtype.type
-    for i in range(src.size):
-        dst[i] = t(exp64(np.float64(src[i])))
-
-
-@kernel(contract=True)
 def exp_inplace(a):
-    """``a[i] = exp(a[i])`` for a 1-D array; one array, so LLVM's runtime overlap check
-    (which ``exp_into(a, a)`` fails, falling back to scalar code) is not needed."""
+    """``a[i] = exp(a[i])`` for a 1-D array, in place: with one array LLVM needs no
+    runtime overlap check (a separate source and destination that alias fail it and
+    fall back to scalar code)."""
     t = a.dtype.type
     for i in range(a.size):
         a[i] = t(exp64(np.float64(a[i])))
