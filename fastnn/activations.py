@@ -2,6 +2,7 @@
 import numpy as np
 
 from ._arrays import F32, F64, as_array, compute_dtype, kernel_array, require_2d, result_dtype
+from .kernels import sealed
 from .kernels.activations import (relu_backward, relu_forward, softmax_backward,
                                   softmax_forward)
 
@@ -16,11 +17,22 @@ class Activation_ReLU:
     """``output = max(0, inputs)``."""
 
     def forward(self, inputs):
-        x = inputs if type(inputs) is np.ndarray else as_array(inputs, "inputs")
+        if type(inputs) is np.ndarray:
+            # Fast path: the sealed kernel's dispatcher checks dtype, layout and
+            # dimensions (TypeError otherwise).
+            try:
+                out = np.empty(inputs.shape, inputs.dtype)
+                if sealed.relu_forward(inputs, out):
+                    self.inputs = inputs
+                    self.output = out
+                    return
+            except TypeError:
+                pass
+        x = as_array(inputs, "inputs")
         dt = x.dtype
         if (dt is F64 or dt is F32) and x.flags.c_contiguous:
             out = np.empty(x.shape, dt)
-            relu_forward(x, out)
+            relu_forward(x, out)  # any number of dimensions
         else:
             out = self._forward_general(x)
         self.inputs = x
@@ -38,7 +50,15 @@ class Activation_ReLU:
         return out.astype(dt, copy=False)
 
     def backward(self, dvalues):
-        d = dvalues if type(dvalues) is np.ndarray else as_array(dvalues, "dvalues")
+        if type(dvalues) is np.ndarray:
+            try:  # fast path, as in forward
+                dinputs = np.empty(dvalues.shape, dvalues.dtype)
+                if sealed.relu_backward(self.inputs, dvalues, dinputs):
+                    self.dinputs = dinputs
+                    return
+            except (TypeError, AttributeError):
+                pass
+        d = as_array(dvalues, "dvalues")
         x = self.inputs
         dt = d.dtype
         if (d.shape == x.shape and (dt is F64 or dt is F32) and x.dtype is dt

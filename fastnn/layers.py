@@ -1,8 +1,8 @@
 """The dense layer, in the book's and the notebook's spelling."""
 import numpy as np
 
-from ._arrays import (F32, F64, as_array, compute_dtype, dot_dtype, kernel_array, require_2d,
-                      result_dtype)
+from ._arrays import as_array, compute_dtype, dot_dtype, kernel_array, require_2d, result_dtype
+from .kernels import sealed
 from .kernels.dense import dense_backward, dense_forward
 
 
@@ -20,18 +20,20 @@ class Layer_Dense:
         self.biases = np.zeros((1, n_neurons))
 
     def forward(self, inputs):
-        x = inputs if type(inputs) is np.ndarray else as_array(inputs, "inputs")
         w = self.weights
-        b = self.biases
-        dt = w.dtype
-        if (x.dtype is dt and b.dtype is dt and (dt is F64 or dt is F32)
-                and x.ndim == 2 and w.ndim == 2 and x.shape[1] == w.shape[0]
-                and b.shape == (1, w.shape[1]) and x.flags.c_contiguous
-                and w.flags.c_contiguous and b.flags.c_contiguous):
-            out = np.empty((x.shape[0], w.shape[1]), dt)
-            dense_forward(x, w, b, out)
-        else:
-            x, out = self._forward_general(x, w, b)
+        if type(inputs) is np.ndarray:
+            # Fast path: the sealed kernel's dispatcher checks dtypes and layout
+            # (TypeError otherwise), the kernel checks shapes (False otherwise).
+            try:
+                out = np.empty((inputs.shape[0], w.shape[1]), w.dtype)
+                if sealed.dense_forward(inputs, w, self.biases, out):
+                    self.inputs = inputs
+                    self.output = out
+                    return
+            except (TypeError, IndexError, AttributeError):
+                pass
+        x = as_array(inputs, "inputs")
+        x, out = self._forward_general(x, w, self.biases)
         self.inputs = x
         self.output = out
 
@@ -61,23 +63,23 @@ class Layer_Dense:
         return w, b.reshape(1, n)
 
     def backward(self, dvalues):
-        d = dvalues if type(dvalues) is np.ndarray else as_array(dvalues, "dvalues")
-        x = self.inputs
         w = self.weights
-        dt = w.dtype
-        if (d.dtype is dt and x.dtype is dt and (dt is F64 or dt is F32)
-                and d.ndim == 2 and w.ndim == 2 and d.shape[0] == x.shape[0]
-                and d.shape[1] == w.shape[1] and x.shape[1] == w.shape[0]
-                and d.flags.c_contiguous and x.flags.c_contiguous and w.flags.c_contiguous):
-            dweights = np.empty(w.shape, dt)
-            dbiases = np.empty((1, w.shape[1]), dt)
-            dinputs = np.empty(x.shape, dt)
-            dense_backward(x, w, d, dweights, dbiases, dinputs)
-        else:
-            dweights, dbiases, dinputs = self._backward_general(x, w, d)
-        self.dweights = dweights
-        self.dbiases = dbiases
-        self.dinputs = dinputs
+        if type(dvalues) is np.ndarray:
+            try:  # fast path, as in forward
+                x = self.inputs
+                dt = w.dtype
+                dweights = np.empty(w.shape, dt)
+                dbiases = np.empty((1, w.shape[1]), dt)
+                dinputs = np.empty(x.shape, dt)
+                if sealed.dense_backward(x, w, dvalues, dweights, dbiases, dinputs):
+                    self.dweights = dweights
+                    self.dbiases = dbiases
+                    self.dinputs = dinputs
+                    return
+            except (TypeError, IndexError, AttributeError):
+                pass
+        d = as_array(dvalues, "dvalues")
+        self.dweights, self.dbiases, self.dinputs = self._backward_general(self.inputs, w, d)
 
     def _backward_general(self, x, w, d):
         self._checked_params(w, self.biases)

@@ -4,6 +4,7 @@ import numpy as np
 from ._arrays import (F32, F64, as_array, check_labels, compute_dtype, kernel_array,
                       label_error, require_2d, result_dtype)
 from .activations import Activation_Softmax
+from .kernels import sealed
 from .kernels.losses import (cce_dense_backward, cce_dense_forward, cce_sparse_backward,
                              cce_sparse_forward, softmax_cce_sparse_backward,
                              softmax_cce_sparse_forward)
@@ -75,7 +76,23 @@ class Activation_Softmax_Loss_CategoricalCrossentropy:
         self.loss = Loss_CategoricalCrossentropy()
 
     def forward(self, inputs, y_true):
-        x = inputs if type(inputs) is np.ndarray else as_array(inputs, "inputs")
+        if type(inputs) is np.ndarray:
+            # Fast path: the sealed kernel's dispatcher checks dtypes and layouts
+            # (TypeError otherwise), the kernel shapes (bad == -2) and labels.
+            try:
+                probs = np.empty(inputs.shape, inputs.dtype)
+                loss, bad = sealed.softmax_cce_sparse_forward(inputs, y_true, probs)
+            except TypeError:
+                bad = -2
+            if bad == -1:
+                activation = self.activation
+                activation.inputs = inputs
+                activation.output = probs
+                self.output = probs
+                return inputs.dtype.type(loss)
+            if bad >= 0:
+                raise label_error(y_true, bad, inputs.shape[1], "y_true")
+        x = as_array(inputs, "inputs")
         y = y_true
         dt = x.dtype
         if ((dt is F64 or dt is F32) and x.ndim == 2 and x.flags.c_contiguous
@@ -100,7 +117,18 @@ class Activation_Softmax_Loss_CategoricalCrossentropy:
         return loss
 
     def backward(self, dvalues, y_true):
-        d = dvalues if type(dvalues) is np.ndarray else as_array(dvalues, "dvalues")
+        if type(dvalues) is np.ndarray:
+            try:  # fast path, as in forward
+                dinputs = np.empty(dvalues.shape, dvalues.dtype)
+                bad = sealed.softmax_cce_sparse_backward(dvalues, y_true, dinputs)
+            except TypeError:
+                bad = -2
+            if bad == -1:
+                self.dinputs = dinputs
+                return
+            if bad >= 0:
+                raise label_error(y_true, bad, dvalues.shape[1], "y_true")
+        d = as_array(dvalues, "dvalues")
         y = y_true if type(y_true) is np.ndarray else as_array(y_true, "y_true")
         if y.ndim == 2:
             require_2d(d, "dvalues")

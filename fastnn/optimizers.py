@@ -10,6 +10,7 @@ its attributes and hooks.
 import numpy as np
 
 from ._arrays import F32, F64, compute_dtype, require_writeable, result_dtype
+from .kernels import sealed
 from .kernels.optimizers import (adagrad_update, adam_update, rmsprop_update,
                                  sgd_momentum_update, sgd_update)
 
@@ -136,6 +137,13 @@ class _Optimizer:
     def post_update_params(self):
         self.iteration += 1
 
+    # Each update_params first calls its sealed kernel with the layer's arrays
+    # as they are: Numba's dispatcher checks their dtypes, layouts and
+    # writeability (TypeError), the kernel their shapes (False), before
+    # anything is written.  Missing state (AttributeError) or anything else
+    # goes to _update, which explains or converts.
+    _FAST_FAILURES = (AttributeError, TypeError)
+
     def _update(self, layer, kernel, weight_state, bias_state, *hyper):
         arrays, fast = _layer_arrays(layer, weight_state, bias_state)
         if fast:
@@ -164,11 +172,24 @@ class Optimizer_SGD(_Optimizer):
         self.momentum = momentum
 
     def update_params(self, layer):
-        if self.momentum:
+        lr = self.lr_curr
+        momentum = self.momentum
+        try:
+            if momentum:
+                if sealed.sgd_momentum_update(layer.weights, layer.dweights,
+                                              layer.weight_momentums, layer.biases,
+                                              layer.dbiases, layer.bias_momentums, lr, momentum):
+                    return
+            elif sealed.sgd_update(layer.weights, layer.dweights, layer.biases, layer.dbiases,
+                                   lr):
+                return
+        except self._FAST_FAILURES:
+            pass
+        if momentum:
             self._update(layer, sgd_momentum_update, ("weight_momentums",),
-                         ("bias_momentums",), self.lr_curr, self.momentum)
+                         ("bias_momentums",), lr, momentum)
         else:
-            self._update(layer, sgd_update, (), (), self.lr_curr)
+            self._update(layer, sgd_update, (), (), lr)
 
 
 class Optimizer_Adagrad(_Optimizer):
@@ -179,8 +200,14 @@ class Optimizer_Adagrad(_Optimizer):
         self.epsilon = epsilon
 
     def update_params(self, layer):
-        self._update(layer, adagrad_update, ("weight_cache",), ("bias_cache",),
-                     self.lr_curr, self.epsilon)
+        lr, eps = self.lr_curr, self.epsilon
+        try:
+            if sealed.adagrad_update(layer.weights, layer.dweights, layer.weight_cache,
+                                     layer.biases, layer.dbiases, layer.bias_cache, lr, eps):
+                return
+        except self._FAST_FAILURES:
+            pass
+        self._update(layer, adagrad_update, ("weight_cache",), ("bias_cache",), lr, eps)
 
 
 class Optimizer_RMSprop(_Optimizer):
@@ -192,8 +219,14 @@ class Optimizer_RMSprop(_Optimizer):
         self.rho = rho
 
     def update_params(self, layer):
-        self._update(layer, rmsprop_update, ("weight_cache",), ("bias_cache",),
-                     self.lr_curr, self.epsilon, self.rho)
+        lr, eps, rho = self.lr_curr, self.epsilon, self.rho
+        try:
+            if sealed.rmsprop_update(layer.weights, layer.dweights, layer.weight_cache,
+                                     layer.biases, layer.dbiases, layer.bias_cache, lr, eps, rho):
+                return
+        except self._FAST_FAILURES:
+            pass
+        self._update(layer, rmsprop_update, ("weight_cache",), ("bias_cache",), lr, eps, rho)
 
 
 class Optimizer_Adam(_Optimizer):
@@ -210,10 +243,17 @@ class Optimizer_Adam(_Optimizer):
 
     def update_params(self, layer):
         step = self.iteration + 1
+        b1, b2 = self.beta_1, self.beta_2
+        hyper = (self.lr_curr, b1, b2, self.epsilon, 1 - b1 ** step, 1 - b2 ** step)
+        try:
+            if sealed.adam_update(layer.weights, layer.dweights, layer.weight_momentums,
+                                  layer.weight_cache, layer.biases, layer.dbiases,
+                                  layer.bias_momentums, layer.bias_cache, *hyper):
+                return
+        except self._FAST_FAILURES:
+            pass
         self._update(layer, adam_update, ("weight_momentums", "weight_cache"),
-                     ("bias_momentums", "bias_cache"), self.lr_curr, self.beta_1,
-                     self.beta_2, self.epsilon, 1 - self.beta_1 ** step,
-                     1 - self.beta_2 ** step)
+                     ("bias_momentums", "bias_cache"), *hyper)
 
 
 class SGD(Optimizer_SGD):

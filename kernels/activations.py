@@ -12,22 +12,30 @@ from .vmath import exp_inplace
 
 @kernel
 def relu_forward(x, out):
-    """``out = max(0, x)``."""
+    """``out = max(0, x)``; returns False, having written nothing, if the shapes differ."""
+    if x.shape != out.shape:
+        return False
     xf = x.reshape(-1)
     of = out.reshape(-1)
     for i in range(xf.size):
         v = xf[i]
         of[i] = 0.0 if v <= 0.0 else v
+    return True
 
 
 @kernel
 def relu_backward(x, dvalues, dinputs):
-    """``dinputs = dvalues`` where ``x > 0`` (or NaN), else 0."""
+    """``dinputs = dvalues`` where ``x > 0`` (or NaN), else 0.
+
+    Returns False, having written nothing, if the shapes differ."""
+    if dvalues.shape != x.shape or dinputs.shape != x.shape:
+        return False
     xf = x.reshape(-1)
     df = dvalues.reshape(-1)
     of = dinputs.reshape(-1)
     for i in range(xf.size):
         of[i] = 0.0 if xf[i] <= 0.0 else df[i]
+    return True
 
 
 @kernel

@@ -73,8 +73,15 @@ def dense_forward_act(x, w, b, out, relu):
 
 @kernel
 def dense_forward(x, w, b, out):
-    """``out = x @ w + b`` for x (M,K), w (K,N), b (1,N)."""
+    """``out = x @ w + b`` for x (M,K), w (K,N), b (1,N), out (M,N).
+
+    Returns False, having written nothing, if the shapes do not fit."""
+    m, k = x.shape
+    n = w.shape[1]
+    if w.shape[0] != k or b.shape[0] != 1 or b.shape[1] != n or out.shape != (m, n):
+        return False
     dense_forward_act(x, w, b, out, False)
+    return True
 
 
 @kernel(reductions=True)
@@ -339,5 +346,13 @@ def _backward_general(x, w, dvalues, dweights, dbiases, dinputs, want_dinputs, s
 
 @kernel
 def dense_backward(x, w, dvalues, dweights, dbiases, dinputs):
-    """``dweights = x.T @ dvalues``, ``dbiases = sum(dvalues, 0)``, ``dinputs = dvalues @ w.T``."""
+    """``dweights = x.T @ dvalues``, ``dbiases = sum(dvalues, 0)``, ``dinputs = dvalues @ w.T``.
+
+    Returns False, having written nothing, if the shapes do not fit."""
+    m, k = x.shape
+    n = w.shape[1]
+    if (w.shape[0] != k or dvalues.shape != (m, n) or dweights.shape != (k, n)
+            or dbiases.shape != (1, n) or dinputs.shape != (m, k)):
+        return False
     dense_backward_into(x, w, dvalues, dweights, dbiases, dinputs, True, False, dinputs)
+    return True

@@ -168,7 +168,11 @@ def _softmax_cce_rows3(x, labels, probs, losses):
 
 @kernel
 def softmax_cce_sparse_forward(x, labels, probs):
-    """Softmax of ``x`` into ``probs``; returns (mean cross-entropy, -1 or a bad label's index)."""
+    """Softmax of ``x`` into ``probs``; returns (mean cross-entropy, -1 or a bad label's index).
+
+    Returns (nan, -2), having written nothing, if the shapes do not fit."""
+    if labels.shape[0] != x.shape[0] or probs.shape != x.shape:
+        return np.nan, -2
     bad = first_bad_label(labels, x.shape[1])
     if bad >= 0:
         return 0.0, bad
@@ -185,7 +189,11 @@ def softmax_cce_sparse_forward(x, labels, probs):
 
 @kernel
 def softmax_cce_sparse_backward(dvalues, labels, dinputs):
-    """``dinputs = (dvalues - onehot(labels)) / N``; returns -1 or a bad label's index."""
+    """``dinputs = (dvalues - onehot(labels)) / N``; returns -1 or a bad label's index.
+
+    Returns -2, having written nothing, if the shapes do not fit."""
+    if labels.shape[0] != dvalues.shape[0] or dinputs.shape != dvalues.shape:
+        return -2
     bad = first_bad_label(labels, dvalues.shape[1])
     if bad >= 0:
         return bad

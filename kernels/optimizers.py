@@ -15,8 +15,9 @@ smaller ones never touch the thread pool.  The public kernels are themselves
 the ``parallel=True`` functions: a cached serial function that calls a cached
 parallel one can crash on reload (numba issue 8578).
 
-Arrays must be C-contiguous, of one float dtype, and of matching shapes; the
-callers in ``fastnn`` check that (Numba does no bounds checks).
+Arrays must be C-contiguous and of one float dtype (the callers in ``fastnn``
+see to that); each public kernel checks the shapes itself and returns False,
+having written nothing, when they do not match (Numba does no bounds checks).
 """
 from math import sqrt
 
@@ -82,6 +83,8 @@ def adam_rule(p, g, m, c, neg_lr, b1, one_minus_b1, b2, one_minus_b2, corr1, cor
 @kernel(parallel=True)
 def sgd_update(w, dw, b, db, lr):
     """``w += -lr * dw``; ``b += -lr * db``."""
+    if dw.shape != w.shape or db.shape != b.shape:
+        return False
     neg_lr = w.dtype.type(-lr)
     wf, gf = w.reshape(-1), dw.reshape(-1)
     chunks = n_chunks(wf.size)
@@ -92,11 +95,14 @@ def sgd_update(w, dw, b, db, lr):
             lo, hi = k * CHUNK, min(wf.size, (k + 1) * CHUNK)
             sgd_rule(wf[lo:hi], gf[lo:hi], neg_lr)
     sgd_rule(b.reshape(-1), db.reshape(-1), neg_lr)
+    return True
 
 
 @kernel(parallel=True)
 def sgd_momentum_update(w, dw, mw, b, db, mb, lr, momentum):
     """``m = momentum * m - lr * d; p += m`` for weights and biases."""
+    if dw.shape != w.shape or mw.shape != w.shape or db.shape != b.shape or mb.shape != b.shape:
+        return False
     t = w.dtype.type
     lr_, mom = t(lr), t(momentum)
     wf, gf, mf = w.reshape(-1), dw.reshape(-1), mw.reshape(-1)
@@ -108,11 +114,14 @@ def sgd_momentum_update(w, dw, mw, b, db, mb, lr, momentum):
             lo, hi = k * CHUNK, min(wf.size, (k + 1) * CHUNK)
             sgd_momentum_rule(wf[lo:hi], gf[lo:hi], mf[lo:hi], lr_, mom)
     sgd_momentum_rule(b.reshape(-1), db.reshape(-1), mb.reshape(-1), lr_, mom)
+    return True
 
 
 @kernel(parallel=True)
 def adagrad_update(w, dw, cw, b, db, cb, lr, epsilon):
     """``c += d**2; p += -lr * d / (sqrt(c) + epsilon)``."""
+    if dw.shape != w.shape or cw.shape != w.shape or db.shape != b.shape or cb.shape != b.shape:
+        return False
     t = w.dtype.type
     neg_lr, eps = t(-lr), t(epsilon)
     wf, gf, cf = w.reshape(-1), dw.reshape(-1), cw.reshape(-1)
@@ -124,11 +133,14 @@ def adagrad_update(w, dw, cw, b, db, cb, lr, epsilon):
             lo, hi = k * CHUNK, min(wf.size, (k + 1) * CHUNK)
             adagrad_rule(wf[lo:hi], gf[lo:hi], cf[lo:hi], neg_lr, eps)
     adagrad_rule(b.reshape(-1), db.reshape(-1), cb.reshape(-1), neg_lr, eps)
+    return True
 
 
 @kernel(parallel=True)
 def rmsprop_update(w, dw, cw, b, db, cb, lr, epsilon, rho):
     """``c = rho * c + (1 - rho) * d**2; p += -lr * d / (sqrt(c) + epsilon)``."""
+    if dw.shape != w.shape or cw.shape != w.shape or db.shape != b.shape or cb.shape != b.shape:
+        return False
     t = w.dtype.type
     neg_lr, eps, r, omr = t(-lr), t(epsilon), t(rho), t(1.0 - rho)
     wf, gf, cf = w.reshape(-1), dw.reshape(-1), cw.reshape(-1)
@@ -140,11 +152,15 @@ def rmsprop_update(w, dw, cw, b, db, cb, lr, epsilon, rho):
             lo, hi = k * CHUNK, min(wf.size, (k + 1) * CHUNK)
             rmsprop_rule(wf[lo:hi], gf[lo:hi], cf[lo:hi], neg_lr, eps, r, omr)
     rmsprop_rule(b.reshape(-1), db.reshape(-1), cb.reshape(-1), neg_lr, eps, r, omr)
+    return True
 
 
 @kernel(parallel=True)
 def adam_update(w, dw, mw, cw, b, db, mb, cb, lr, beta1, beta2, epsilon, corr1, corr2):
     """Adam with bias correction; ``corr1 = 1 - beta1**(t+1)``, ``corr2 = 1 - beta2**(t+1)``."""
+    if (dw.shape != w.shape or mw.shape != w.shape or cw.shape != w.shape
+            or db.shape != b.shape or mb.shape != b.shape or cb.shape != b.shape):
+        return False
     t = w.dtype.type
     h = (t(-lr), t(beta1), t(1.0 - beta1), t(beta2), t(1.0 - beta2), t(corr1), t(corr2),
          t(epsilon))
@@ -157,3 +173,4 @@ def adam_update(w, dw, mw, cw, b, db, mb, cb, lr, beta1, beta2, epsilon, corr1, 
             lo, hi = k * CHUNK, min(wf.size, (k + 1) * CHUNK)
             adam_rule(wf[lo:hi], gf[lo:hi], mf[lo:hi], cf[lo:hi], *h)
     adam_rule(b.reshape(-1), db.reshape(-1), mb.reshape(-1), cb.reshape(-1), *h)
+    return True

@@ -1,0 +1,37 @@
+"""The kernels of the classes' fast paths, sealed to float32/float64 C arrays.
+
+Each name here is ``_jit.sealed`` applied to the public kernel of the same
+name, created on first use (module ``__getattr__``, PEP 562) so that importing
+fastnn does not load machine code the program never calls.  A call with any
+other dtype, memory order, writeability or number of dimensions raises
+``TypeError``: the classes catch it and take their general path.
+"""
+import importlib
+
+from ._jit import sealed
+
+# name: (module, argument kinds); see _jit.sealed
+_KINDS = {
+    "dense_forward": ("dense", "aaaa"),
+    "dense_backward": ("dense", "aaaaaa"),
+    "relu_forward": ("activations", "aa"),
+    "relu_backward": ("activations", "aaa"),
+    "softmax_cce_sparse_forward": ("losses", "ala"),
+    "softmax_cce_sparse_backward": ("losses", "ala"),
+    "sgd_update": ("optimizers", "aaaaf"),
+    "sgd_momentum_update": ("optimizers", "aaaaaaff"),
+    "adagrad_update": ("optimizers", "aaaaaaff"),
+    "rmsprop_update": ("optimizers", "aaaaaafff"),
+    "adam_update": ("optimizers", "aaaaaaaaffffff"),
+}
+
+
+def __getattr__(name):
+    try:
+        module, kinds = _KINDS[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    kernel = getattr(importlib.import_module(f"{__package__}.{module}"), name)
+    dispatcher = sealed(kernel, kinds)
+    globals()[name] = dispatcher  # later lookups are plain module attributes
+    return dispatcher
