@@ -11,7 +11,7 @@ from math import log
 import numpy as np
 from ._jit import kernel
 
-from .vmath import exp64, log64
+from .vmath import exp_for, log_for
 
 CLIP = 1e-7
 
@@ -122,8 +122,9 @@ def _softmax_cce_rows(x, labels, probs, losses):
         for j in range(c):
             probs[i, j] = x[i, j] - top
     pf = probs.reshape(-1)
+    single = probs.itemsize == 4
     for k in range(pf.size):
-        pf[k] = t(exp64(np.float64(pf[k])))
+        pf[k] = t(exp_for(np.float64(pf[k]), single))
     for i in range(n):
         total = t(0.0)
         for j in range(c):
@@ -133,7 +134,7 @@ def _softmax_cce_rows(x, labels, probs, losses):
     for i in range(n):  # the gather stays scalar so that the log loop below vectorizes
         losses[i] = np.float64(_clip(probs[i, labels[i]], lo, hi))
     for i in range(n):
-        losses[i] = -np.float64(t(log64(losses[i])))
+        losses[i] = -np.float64(t(log_for(losses[i], single)))
 
 
 @kernel(contract=True)
@@ -144,6 +145,7 @@ def _softmax_cce_rows3(x, labels, probs, losses):
     lo, hi = t(CLIP), t(1.0 - CLIP)
     xf = x.reshape(-1)
     pf = probs.reshape(-1)
+    single = probs.itemsize == 4
     for i in range(x.shape[0]):
         a = xf[3 * i]
         b = xf[3 * i + 1]
@@ -151,9 +153,9 @@ def _softmax_cce_rows3(x, labels, probs, losses):
         top = a
         top = b if (b > top or b != b) else top
         top = d if (d > top or d != d) else top
-        ea = t(exp64(np.float64(a - top)))
-        eb = t(exp64(np.float64(b - top)))
-        ed = t(exp64(np.float64(d - top)))
+        ea = t(exp_for(np.float64(a - top), single))
+        eb = t(exp_for(np.float64(b - top), single))
+        ed = t(exp_for(np.float64(d - top), single))
         total = ea + eb + ed
         pa = ea / total
         pb = eb / total
@@ -163,7 +165,7 @@ def _softmax_cce_rows3(x, labels, probs, losses):
         pf[3 * i + 2] = pd
         label = labels[i]
         p = pa if label == 0 else (pb if label == 1 else pd)
-        losses[i] = -np.float64(t(log64(np.float64(_clip(p, lo, hi)))))
+        losses[i] = -np.float64(t(log_for(np.float64(_clip(p, lo, hi)), single)))
 
 
 @kernel

@@ -12,7 +12,8 @@ arguments the clipped cross-entropy gives it.  Both are scalar functions
 inlined into the caller's loop, with bit casts done by LLVM intrinsics (no
 scratch arrays); callers compile with ``contract=True`` so the polynomials use
 FMA.  Measured against ``np.exp``/``np.log`` they are within 1 ulp in float64;
-float32 inputs are computed in float64 and rounded once.  No fastmath beyond
+float32 inputs are computed in float64 with shorter polynomials (``exp_for``,
+``log_for``) and rounded once.  No fastmath beyond
 contraction: NaN, +-inf, overflow and subnormal results behave as ``np.exp``.
 """
 import math
@@ -67,16 +68,31 @@ def _bits_from_f64(typingctx, x):
 @kernel(inline="always")
 def exp64(x):
     """``exp`` of a float64, branch-free so that loops calling it vectorize."""
+    return exp_for(x, False)
+
+
+@kernel(inline="always")
+def exp_for(x, single):
+    """``exp(x)`` for a result to be stored in float32 (``single``) or float64.
+
+    ``single`` must be a compile-time constant (e.g. ``out.itemsize == 4``):
+    for float32 results the Taylor polynomial stops at degree 7 (relative
+    error 5e-9, far below float32's 6e-8 rounding step), which halves the
+    dependent multiply-adds; softmax + cross-entropy in float32 measured 20%
+    faster."""
     xc = min(max(x, -746.0), 710.0)
     kf = np.floor(xc * _LOG2E + 0.5)
     r = (xc - kf * _LN2_HI) - kf * _LN2_LO
-    q = _C13
-    q = q * r + _C12
-    q = q * r + _C11
-    q = q * r + _C10
-    q = q * r + _C9
-    q = q * r + _C8
-    q = q * r + _C7
+    if single:
+        q = _C7
+    else:
+        q = _C13
+        q = q * r + _C12
+        q = q * r + _C11
+        q = q * r + _C10
+        q = q * r + _C9
+        q = q * r + _C8
+        q = q * r + _C7
     q = q * r + _C6
     q = q * r + _C5
     q = q * r + _C4
@@ -99,6 +115,14 @@ def exp64(x):
 @kernel(inline="always")
 def log64(x):
     """``log`` of a positive normal finite float64 (NaN passes through)."""
+    return log_for(x, False)
+
+
+@kernel(inline="always")
+def log_for(x, single):
+    """``log(x)`` for a result to be stored in float32 (``single``, a
+    compile-time constant) or float64: for float32 the polynomial in ``s``
+    stops at ``s**8`` (error below 5e-9 relative to the result's scale)."""
     bits = _bits_from_f64(x)
     hx = (bits >> 32) + (0x3ff00000 - 0x3fe6a09e)
     k = (hx >> 20) - 0x3ff
@@ -108,8 +132,12 @@ def log64(x):
     s = f / (2.0 + f)
     z = s * s
     w = z * z
-    t1 = w * (_LG2 + w * (_LG4 + w * _LG6))
-    t2 = z * (_LG1 + w * (_LG3 + w * (_LG5 + w * _LG7)))
+    if single:
+        t1 = w * (_LG2 + w * _LG4)
+        t2 = z * (_LG1 + w * _LG3)
+    else:
+        t1 = w * (_LG2 + w * (_LG4 + w * _LG6))
+        t2 = z * (_LG1 + w * (_LG3 + w * (_LG5 + w * _LG7)))
     dk = np.float64(k)
     y = s * (hfsq + (t2 + t1)) + dk * _LN2_LO - hfsq + f + dk * _LN2_HI
     return x if x != x else y
@@ -121,5 +149,6 @@ def exp_inplace(a):
     runtime overlap check (a separate source and destination that alias fail it and
     fall back to scalar code)."""
     t = a.dtype.type
+    single = a.itemsize == 4
     for i in range(a.size):
-        a[i] = t(exp64(np.float64(a[i])))
+        a[i] = t(exp_for(np.float64(a[i]), single))
