@@ -20,6 +20,7 @@ import pytest
 import fastnn
 import fastnn.reference as R
 from benchmarks._common import group_name, info, need_torch, run_benchmark, torch, torch_dtype
+from benchmarks._floor import FLOOR
 
 # (id, notebook class, kwargs): the seed notebook's optimizer cells
 # (SGD as its last, momentum cell; plain SGD() as its first).
@@ -146,9 +147,12 @@ def torch_epoch(opt_cls, opt_kwargs, X, y, dtype):
     return one_epoch
 
 
-@pytest.mark.parametrize("impl", ["fastnn", "reference", "torch"])
+@pytest.mark.parametrize("impl", ["fastnn", "reference", "floor", "torch"])
 @pytest.mark.parametrize("opt", OPT_IDS)
 def bench_seed_epoch(benchmark, opt, dtype, impl):
+    """``floor``: the same loop on classes that only allocate their results and
+    move the bytes each call must read and write (benchmarks/_floor.py), the
+    least any per-op implementation of this API costs here."""
     _, opt_cls, opt_kwargs = SEED_OPTIMIZERS[OPT_IDS.index(opt)]
     X, y = _seed_data(dtype)
     extra = {"nnfs_init": dtype == "float32"}
@@ -157,6 +161,7 @@ def bench_seed_epoch(benchmark, opt, dtype, impl):
         fn = torch_epoch(opt_cls, opt_kwargs, X, y, dtype)
         extra["torch_threads"] = torch.get_num_threads()
     else:
-        fn = notebook_epoch(fastnn if impl == "fastnn" else R, opt_cls, opt_kwargs, X, y)
+        mod = {"fastnn": fastnn, "reference": R, "floor": FLOOR}[impl]
+        fn = notebook_epoch(mod, opt_cls, opt_kwargs, X, y)
     run_benchmark(benchmark, fn, group=group_name("epoch", f"seed epoch {opt}", SIZE, dtype),
                   info=info("epoch", f"seed epoch, {opt}", SIZE, dtype, impl, **extra))
