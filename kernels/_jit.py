@@ -39,73 +39,80 @@ _ARRAY = "a"
 _FLOAT = "f"
 _LABELS = "l"
 LABEL_DTYPES = (types.uint8, types.int64)
-
-
-def _signatures(kinds, ndim):
-    sigs = []
-    for dt in (types.float64, types.float32):
-        label_choices = LABEL_DTYPES if _LABELS in kinds else (None,)
-        for label_dt in label_choices:
-            args = []
-            for kind in kinds:
-                if kind == _ARRAY:
-                    args.append(types.Array(dt, ndim, "C"))
-                elif kind == _FLOAT:
-                    args.append(types.float64)
-                else:
-                    args.append(types.Array(label_dt, 1, "C"))
-            sigs.append(tuple(args))
-    return sigs
+_FLOAT_TYPES = {np.dtype(t.name): t for t in (types.float64, types.float32)}
+_LABEL_TYPES = {np.dtype(t.name): t for t in LABEL_DTYPES}
 
 
 def sealed(dispatcher, kinds, ndim=2):
-    """A twin of ``dispatcher`` compiled for exactly one signature per dtype and nothing else.
+    """A twin of ``dispatcher`` that runs only on the arguments ``kinds`` spells.
 
-    ``kinds`` spells the arguments (``"a"`` float array, ``"f"`` float
-    scalar, ``"l"`` labels).  The arrays are ``ndim``-D, C-contiguous,
-    writeable and aligned, all float64 or all float32.  Any other argument
-    makes the call raise ``TypeError`` in Numba's C dispatcher instead of
-    compiling a new specialisation, so the classes' fast paths can leave the
+    ``kinds`` has a letter per argument: ``"a"`` a float array, ``"f"`` a
+    float scalar, ``"l"`` an integer label array.  The float arrays must be
+    ``ndim``-D, C-contiguous, writeable, aligned and all float64 or all
+    float32; labels 1-D uint8 or int64, C-contiguous and writeable.  Any other
+    argument makes the call raise ``TypeError`` in Numba's C dispatcher instead
+    of compiling a new specialisation, so the classes' fast paths can leave the
     dtype, layout and writeability checks to the dispatcher (far cheaper than
     the same checks in Python) and fall back to their general path on
     ``TypeError``.  Shapes are checked by the kernels themselves.
+
+    Compilation is disabled, except that the first fitting call of each dtype
+    (and label dtype) compiles, or loads from the cache, exactly that
+    signature: a program that trains in float64 never compiles the float32
+    variants (eager signatures doubled the cold compile time).
     """
-    twin = njit(_signatures(kinds, ndim), **dispatcher.fastnn_options)(dispatcher.py_func)
-    # On a mismatch Numba's C dispatcher calls back into Python to look for
-    # conversions and to word the error, at ~30 us a call (typeof of every
-    # argument).  The general paths a mismatch leads to should not pay that
-    # on every call, so arrays no signature takes fail at once; scalars
-    # (an int learning rate) still get Numba's conversion search.
+    twin = njit(**dispatcher.fastnn_options)(dispatcher.py_func)
+    # (disable_compile() insists on a compiled signature; this is what it sets)
+    twin._can_compile = False
     search = twin._search_new_conversions
 
+    # Numba's C dispatcher calls this back when no compiled signature matches
+    # (True: look again).  Without the early exit for arrays no signature takes
+    # it costs ~30 us a call (typeof of every argument), which the general
+    # paths a mismatch leads to would pay on every call.
     def search_new_conversions(*args):
-        return _arrays_fit(args, ndim) and search(*args)
+        sig = _signature_for(args, kinds, ndim)
+        if sig is None:
+            return False
+        if sig not in twin.overloads:
+            twin._can_compile = True
+            try:
+                twin.compile(sig)
+            finally:
+                twin._can_compile = False
+        return search(*args)  # also installs scalar conversions (an int learning rate)
 
     twin._search_new_conversions = search_new_conversions
     twin._explain_matching_error = _no_matching_signature
     return twin
 
 
-_FLOAT_DTYPES = tuple(np.dtype(t.name) for t in (types.float64, types.float32))
-_LABEL_NP_DTYPES = tuple(np.dtype(t.name) for t in LABEL_DTYPES)
-
-
-def _arrays_fit(args, ndim):
-    """Whether every array argument could match a sealed signature."""
-    float_dtype = None
-    for a in args:
-        if not isinstance(a, np.ndarray):
+def _signature_for(args, kinds, ndim):
+    """The sealed signature ``args`` fit, or None."""
+    if len(args) != len(kinds):
+        return None
+    float_type = None
+    label_type = None
+    for a, kind in zip(args, kinds):
+        if kind == _FLOAT:
             continue
+        if not isinstance(a, np.ndarray):
+            return None
         f = a.flags
         if not (f.c_contiguous and f.writeable and f.aligned):
-            return False
-        if a.dtype in _FLOAT_DTYPES:
-            if a.ndim != ndim or (float_dtype is not None and a.dtype != float_dtype):
-                return False
-            float_dtype = a.dtype
-        elif a.dtype not in _LABEL_NP_DTYPES or a.ndim != 1:
-            return False
-    return True
+            return None
+        if kind == _ARRAY:
+            t = _FLOAT_TYPES.get(a.dtype)
+            if t is None or a.ndim != ndim or (float_type is not None and t != float_type):
+                return None
+            float_type = t
+        else:
+            label_type = _LABEL_TYPES.get(a.dtype)
+            if label_type is None or a.ndim != 1:
+                return None
+    return tuple(types.float64 if kind == _FLOAT
+                 else types.Array(float_type, ndim, "C") if kind == _ARRAY
+                 else types.Array(label_type, 1, "C") for kind in kinds)
 
 
 def _no_matching_signature(*args, **kws):

@@ -8,6 +8,7 @@ agree with the NumPy twin.
 """
 import numpy as np
 import pytest
+from numba.core import types
 
 import fastnn
 import fastnn.reference as R
@@ -66,10 +67,18 @@ def arrays_of(args):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("label_dtype", [np.dtype(t.name) for t in LABEL_DTYPES])
 def test_fitting_call_runs_with_the_sealed_signatures(name, dtype, label_dtype):
+    """The first fitting call compiles (or loads) its one signature, later ones reuse it,
+    and every signature ever compiled is C-contiguous writeable arrays of one dtype."""
     kernel = getattr(sealed, name)
-    before = len(kernel.signatures)
-    assert fits(kernel(*make_args(name, dtype, label_dtype)))
-    assert len(kernel.signatures) == before, "a fitting call compiled a new specialisation"
+    args = make_args(name, dtype, label_dtype)
+    assert fits(kernel(*args))
+    compiled = len(kernel.signatures)
+    assert fits(kernel(*args))
+    assert len(kernel.signatures) == compiled, "a second fitting call compiled again"
+    for sig in kernel.signatures:
+        arrays = [t for t in sig if isinstance(t, types.Array)]
+        assert all(t.layout == "C" and t.mutable for t in arrays), sig
+        assert len({t.dtype for t in arrays if isinstance(t.dtype, types.Float)}) == 1, sig
 
 
 def _variants(name):
