@@ -96,7 +96,7 @@ class Layer_Dense:
                        dweights, dbiases, dinputs)
         # each result takes the dtype the reference's expression would give
         return (dweights.astype(dot_dtype(x, d), copy=False),
-                dbiases.astype(d.dtype if d.dtype.kind == "f" else F64, copy=False),
+                dbiases.astype(np.sum(d[:0], axis=0).dtype, copy=False),  # ints sum as ints
                 dinputs.astype(dot_dtype(d, w), copy=False))
 
 

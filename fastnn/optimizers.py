@@ -9,7 +9,7 @@ its attributes and hooks.
 """
 import numpy as np
 
-from ._arrays import F32, F64, compute_dtype, require_writeable, result_dtype
+from ._arrays import compute_dtype, require_writeable, result_dtype
 from .kernels import sealed
 from .kernels.optimizers import (adagrad_update, adam_update, rmsprop_update,
                                  sgd_momentum_update, sgd_update)
@@ -25,14 +25,12 @@ def _alias(name):
 def _layer_arrays(layer, weight_state, bias_state):
     """The layer's parameters, gradients and named state, checked for the kernels.
 
-    Returns ``(arrays, fast)``: the argument list for a kernel (weights,
-    dweights, weight state..., biases, dbiases, bias state...), and whether
-    all of them are already C-contiguous, writeable (where written) arrays of
-    one float dtype with matching shapes.  Otherwise raises before anything is
-    created or written when shapes, gradients or writeability are wrong, and
-    creates missing state (zeros, like the reference's ``np.zeros_like``) only
-    once everything else checked out.  The fast test is written out flat: it
-    runs twice per epoch and a generic loop over the arrays cost 2x more.
+    The general path of ``update_params`` (its sealed kernel refused the
+    arrays as they are).  Returns the argument list for a kernel (weights,
+    dweights, weight state..., biases, dbiases, bias state...).  Raises before
+    anything is created or written when shapes, gradients or writeability are
+    wrong, and creates missing state (zeros, like the reference's
+    ``np.zeros_like``) only once everything else checked out.
     """
     try:
         w, b = layer.weights, layer.biases
@@ -46,29 +44,10 @@ def _layer_arrays(layer, weight_state, bias_state):
     if not isinstance(w, np.ndarray) or not isinstance(b, np.ndarray):
         raise TypeError(f"layer.weights and layer.biases must be NumPy arrays, got "
                         f"{type(w).__name__} and {type(b).__name__}")
-    dt = w.dtype
-    wf, bf = w.flags, b.flags
-    fast = ((dt is F64 or dt is F32) and type(dw) is np.ndarray and type(db) is np.ndarray
-            and dw.dtype is dt and b.dtype is dt and db.dtype is dt
-            and dw.shape == w.shape and db.shape == b.shape
-            and wf.c_contiguous and wf.writeable and bf.c_contiguous and bf.writeable
-            and dw.flags.c_contiguous and db.flags.c_contiguous)
     ws = [getattr(layer, name, None) for name in weight_state]
     bs = [getattr(layer, name, None) for name in bias_state]
-    if fast:
-        for states, shape in ((ws, w.shape), (bs, b.shape)):
-            for s in states:
-                if type(s) is not np.ndarray or s.dtype is not dt or s.shape != shape:
-                    fast = False
-                    break
-                sf = s.flags
-                if not (sf.c_contiguous and sf.writeable):
-                    fast = False
-                    break
-        if fast:
-            return [w, dw, *ws, b, db, *bs], True
 
-    # Slow path: say exactly what is wrong, then create any missing state.
+    # say exactly what is wrong, then create any missing state
     for name, a in (("weights", w), ("biases", b)) + tuple(
             zip(weight_state + bias_state, ws + bs)):
         if a is not None and not isinstance(a, np.ndarray):
@@ -99,7 +78,7 @@ def _layer_arrays(layer, weight_state, bias_state):
             if states[k] is None:
                 states[k] = np.zeros_like(param)
                 setattr(layer, name, states[k])
-    return [w, dw, *ws, b, db, *bs], False
+    return [w, dw, *ws, b, db, *bs]
 
 
 def _run_general(kernel, arrays, n_weight_arrays, hyper):
@@ -145,11 +124,8 @@ class _Optimizer:
     _FAST_FAILURES = (AttributeError, TypeError)
 
     def _update(self, layer, kernel, weight_state, bias_state, *hyper):
-        arrays, fast = _layer_arrays(layer, weight_state, bias_state)
-        if fast:
-            kernel(*arrays, *hyper)
-        else:
-            _run_general(kernel, arrays, 2 + len(weight_state), hyper)
+        arrays = _layer_arrays(layer, weight_state, bias_state)
+        _run_general(kernel, arrays, 2 + len(weight_state), hyper)
 
     def update_params(self, layer):
         raise NotImplementedError

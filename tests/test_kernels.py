@@ -10,7 +10,7 @@ import pytest
 from hypothesis import example, given, strategies as st
 
 import fastnn.reference as R
-from conftest import (FLOATS, SUM_RTOL, Params, assert_sum_close,
+from conftest import (FLOATS, Params, assert_sum_close,
                       assert_ulp_close, kernel, labels, one_hot, probs, rand)
 
 SEEDS = st.integers(0, 2**32 - 1)

@@ -251,6 +251,23 @@ def test_dense_backward_array_likes(spelling, kind):
 
 
 @pytest.mark.parametrize("spelling", BOTH)
+@pytest.mark.parametrize("ddtype", [np.int64, np.int32, np.uint8])
+def test_dense_backward_integer_dvalues(spelling, ddtype):
+    """Integer gradients take the general path: values and dtypes as the
+    reference's (its bias gradient is NumPy's integer sum)."""
+    fast, ref = dense_pair(spelling, 5, 3, 4)
+    x = rand(np.random.default_rng(6), (6, 5))
+    dv = np.random.default_rng(7).integers(0, 9, (6, 3)).astype(ddtype)
+    for layer in (fast, ref):
+        layer.forward(x.copy())
+        layer.backward(dv.copy())
+    for name in ("dweights", "dbiases", "dinputs"):
+        got, want = getattr(fast, name), getattr(ref, name)
+        assert got.dtype == want.dtype, (name, got.dtype, want.dtype)
+        np.testing.assert_allclose(got, want, rtol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize("spelling", BOTH)
 def test_dense_user_replaced_parameters(spelling):
     """weights/biases replaced by the user with Fortran-order or strided
     arrays are used as given."""

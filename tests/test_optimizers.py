@@ -378,7 +378,6 @@ def test_hyperparameter_number_types(kind):
 def _replace(case, layer, rng_seed):
     """Replace a layer's parameters/gradients the way a user might; returns
     the arrays whose identity must survive the updates."""
-    rng = np.random.default_rng(rng_seed)
     k, n = layer.weights.shape
     if case == "float32 weights, float64 gradients":
         layer.weights = layer.weights.astype(np.float32)
@@ -512,8 +511,6 @@ def test_switching_optimizers_shares_state_like_reference(spelling):
 @pytest.mark.parametrize("opt_name", ["SGD", "AdaGrad", "RMSProp", "Adam"])
 def test_memmap_weights_are_updated_in_place(tmp_path, opt_name):
     """Weights loaded as np.memmap (an ndarray subclass) update in place like the twin's."""
-    import fastnn
-    import fastnn.reference as R
     results = []
     for k, mod in enumerate((fastnn, R)):
         np.random.seed(1)

@@ -338,7 +338,7 @@ def test_parameters_that_are_views_are_updated_in_place(opt):
             run.backward()
             run.update()
         parents[mod] = (big, run)
-    (bf, rf), (br, rr) = parents[fastnn], parents[reference]
+    (bf, rf), (br, _) = parents[fastnn], parents[reference]
     assert np.shares_memory(rf.dense1.weights, bf), "fastnn replaced the user's weights array"
     np.testing.assert_allclose(bf, br, rtol=F64_RTOL, atol=F64_ATOL)
 
