@@ -77,36 +77,21 @@ class Activation_Softmax_Loss_CategoricalCrossentropy:
 
     def forward(self, inputs, y_true):
         if type(inputs) is np.ndarray:
-            # Fast path: the sealed kernel's dispatcher checks dtypes and layouts
-            # (TypeError otherwise), the kernel shapes (bad == -2) and labels.
-            try:
-                probs = np.empty(inputs.shape, inputs.dtype)
-                loss, bad = sealed.softmax_cce_sparse_forward(inputs, y_true, probs)
-            except TypeError:
-                bad = -2
-            if bad == -1:
-                activation = self.activation
-                activation.inputs = inputs
-                activation.output = probs
-                self.output = probs
-                return inputs.dtype.type(loss)
-            if bad >= 0:
-                raise label_error(y_true, bad, inputs.shape[1], "y_true")
+            # Fast path: the sealed kernel's dispatcher checks dtypes and layouts,
+            # the kernel shapes and labels.
+            loss = self._fused_forward(sealed.softmax_cce_sparse_forward, inputs, y_true)
+            if loss is not None:
+                return loss
         x = as_array(inputs, "inputs")
         y = y_true
         dt = x.dtype
         if ((dt is F64 or dt is F32) and x.ndim == 2 and x.flags.c_contiguous
                 and type(y) is np.ndarray and y.ndim == 1 and y.shape[0] == x.shape[0]
                 and y.dtype.kind in "iu" and y.flags.c_contiguous):
-            probs = np.empty(x.shape, dt)
-            loss, bad = softmax_cce_sparse_forward(x, y, probs)
-            if bad >= 0:
-                raise label_error(y, bad, x.shape[1], "y_true")
-            activation = self.activation
-            activation.inputs = x
-            activation.output = probs
-            self.output = probs
-            return dt.type(loss)
+            # other label dtypes, read-only arrays: the unsealed kernel compiles for them
+            loss = self._fused_forward(softmax_cce_sparse_forward, x, y)
+            if loss is not None:
+                return loss
         # one-hot labels, other dtypes or layouts: the two steps, as the reference
         require_2d(x, "inputs")
         check_labels(y, x.shape[0], x.shape[1], "y_true")
@@ -115,6 +100,24 @@ class Activation_Softmax_Loss_CategoricalCrossentropy:
         loss = self.loss.calculate(probs, y)
         self.output = probs
         return loss
+
+    def _fused_forward(self, kernel, x, y):
+        """Softmax and mean loss in one call of ``kernel``; None if it refuses the
+        arguments (TypeError from a sealed dispatcher, or shapes that do not fit)."""
+        probs = np.empty(x.shape, x.dtype)
+        try:
+            loss, bad = kernel(x, y, probs)
+        except TypeError:
+            return None
+        if bad == -1:
+            activation = self.activation
+            activation.inputs = x
+            activation.output = probs
+            self.output = probs
+            return x.dtype.type(loss)
+        if bad >= 0:
+            raise label_error(y, bad, x.shape[1], "y_true")
+        return None
 
     def backward(self, dvalues, y_true):
         if type(dvalues) is np.ndarray:

@@ -9,7 +9,7 @@
   nothing else: never plain ``fastmath=True``, whose nnan/ninf would break
   NaN and inf propagation.
 * ``contract=True`` allows only FMA contraction (no reassociation, NaN and inf
-  unaffected): polynomial kernels such as ``vmath.exp64`` run twice as fast
+  unaffected): polynomial kernels such as ``vmath.exp_for`` run twice as fast
   and stay within 1 ulp.
 """
 import numpy as np

@@ -3,17 +3,18 @@
 Numba lowers ``math.exp``/``math.log`` to a libm call per element, which LLVM
 cannot vectorize; softmax spent most of its time there.
 
-``exp64`` is the classic range reduction ``exp(x) = 2**k * exp(r)``,
+``exp_for`` is the classic range reduction ``exp(x) = 2**k * exp(r)``,
 ``|r| <= ln2/2`` (Cody-Waite split of ln2), a degree-13 Taylor polynomial in
 Horner form (truncation error < 1e-17 relative), and ``2**k`` assembled from its
-IEEE bits.  ``log64`` is fdlibm's ``log`` (``x = 2**k * (1 + f)``,
+IEEE bits.  ``log_for`` is fdlibm's ``log`` (``x = 2**k * (1 + f)``,
 ``s = f / (2 + f)``, a degree-14 polynomial in ``s``), for the positive normal
 arguments the clipped cross-entropy gives it.  Both are scalar functions
 inlined into the caller's loop, with bit casts done by LLVM intrinsics (no
 scratch arrays); callers compile with ``contract=True`` so the polynomials use
 FMA.  Measured against ``np.exp``/``np.log`` they are within 1 ulp in float64;
-float32 inputs are computed in float64 with shorter polynomials (``exp_for``,
-``log_for``) and rounded once.  No fastmath beyond
+for a float32 result (``single``) they compute in float64 with shorter
+polynomials and round once.  Both are branch-free, so loops calling them
+vectorize, and NaN passes through.  No fastmath beyond
 contraction: NaN, +-inf, overflow and subnormal results behave as ``np.exp``.
 """
 import math
@@ -66,14 +67,8 @@ def _bits_from_f64(typingctx, x):
 
 
 @kernel(inline="always")
-def exp64(x):
-    """``exp`` of a float64, branch-free so that loops calling it vectorize."""
-    return exp_for(x, False)
-
-
-@kernel(inline="always")
 def exp_for(x, single):
-    """``exp(x)`` for a result to be stored in float32 (``single``) or float64.
+    """``exp(x)`` of a float64, for a result to be stored in float32 (``single``) or float64.
 
     ``single`` must be a compile-time constant (e.g. ``out.itemsize == 4``):
     for float32 results the Taylor polynomial stops at degree 7 (relative
@@ -110,12 +105,6 @@ def exp_for(x, single):
     q = np.inf if x > 710.0 else q
     q = x if x != x else q
     return q * _f64_from_bits((np.int64(kf) + 1023) << 52)
-
-
-@kernel(inline="always")
-def log64(x):
-    """``log`` of a positive normal finite float64 (NaN passes through)."""
-    return log_for(x, False)
 
 
 @kernel(inline="always")

@@ -484,6 +484,18 @@ def test_nan_inf_through_dense(name):
         assert_same(getattr(res[fastnn], a), getattr(res[reference], a), f"dense {a}")
 
 
+def _forward_backward_both(name, x, d):
+    """{module: activation} after forward(x) and backward(d) in fastnn and the twin."""
+    res = {}
+    for mod in (fastnn, reference):
+        a = getattr(mod, name)()
+        with np.errstate(all="ignore"):
+            a.forward(x)
+            a.backward(d)
+        res[mod] = a
+    return res
+
+
 @pytest.mark.parametrize("name", ["ReLU", "Activation_ReLU"])
 def test_nan_inf_through_relu(name):
     x = rng().standard_normal((N, C))
@@ -492,13 +504,7 @@ def test_nan_inf_through_relu(name):
     d = rng().standard_normal((N, C))
     d[2, 0] = np.nan
     d[0, 1] = np.inf
-    res = {}
-    for mod in (fastnn, reference):
-        a = getattr(mod, name)()
-        with np.errstate(all="ignore"):
-            a.forward(x)
-            a.backward(d)
-        res[mod] = a
+    res = _forward_backward_both(name, x, d)
     assert_same(res[fastnn].output, res[reference].output, "relu output")
     assert_same(res[fastnn].dinputs, res[reference].dinputs, "relu dinputs")
 
@@ -513,13 +519,7 @@ def test_nan_inf_through_softmax(name):
     x[4] = [np.inf, np.inf, 0.0]
     d = rng().standard_normal((6, C))
     d[5, 2] = np.nan
-    res = {}
-    for mod in (fastnn, reference):
-        a = getattr(mod, name)()
-        with np.errstate(all="ignore"):
-            a.forward(x)
-            a.backward(d)
-        res[mod] = a
+    res = _forward_backward_both(name, x, d)
     assert_same(res[fastnn].output, res[reference].output, "softmax output")
     assert_same(res[fastnn].dinputs, res[reference].dinputs, "softmax dinputs")
 
