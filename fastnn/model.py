@@ -1,43 +1,47 @@
-"""The book's chapter-18 ``Model``, with the training loop compiled.
+"""The book's ``Model`` (chapter 18), with the training loop compiled.
 
 ``Model`` keeps the book's interface -- ``add``, ``set``, ``finalize``,
 ``train``, ``evaluate``, ``predict`` -- and the book's print line.  ``train``
-runs all the epochs between two progress prints in one call of the compiled
-loop of ``fastnn.kernels.train``, which calls the same kernels as the per-op
-classes, in the same order: afterwards the layers' weights and biases, the
-optimizer's state arrays (``weight_momentums``, ``weight_cache``, ...), its
-iteration count and current learning rate hold what the per-op loop would have
-left, and training can go on with either.
+runs the epochs in calls of the compiled loop of ``fastnn.kernels.train``,
+which calls the same kernels as the per-op classes, in the same order:
+afterwards the layers' weights and biases, the optimizer's state arrays
+(``weight_momentums``, ``weight_cache``, ...), its iteration count and current
+learning rate hold what the per-op loop would have left, and training can go
+on with either.
 
-This module is thin: it checks the model and the data (raising before anything
-is written), lays the layers out as arrays for the compiled loop, runs it, and
-puts the results back on the layer and optimizer objects.
+This module is the book's API only; the plan (``plan.py``), the buffers and
+data checks (``workspace.py``) and the metrics (``metrics.py``) live beside it.
 
-Supported models: any sequence of ``Layer_Dense``, ``Activation_ReLU`` and
-``Activation_Softmax`` (either spelling) of one float dtype (float32 or
-float64), with ``Loss_CategoricalCrossentropy`` (or
-``Activation_Softmax_Loss_CategoricalCrossentropy``) as the loss, categorical
-accuracy, and any of the four optimizers.  As in the book, a final softmax with
-cross-entropy uses the combined backward.  ``X`` is converted to the layers'
-dtype (under ``nnfs.init()`` everything is float32 anyway).
+Supported models: any sequence of the ops in ``fastnn.registry.OPS`` (dense,
+ReLU, softmax; either spelling) of one float dtype (float32 or float64), a
+loss of ``registry.HEADS``, categorical accuracy, and any optimizer of
+``registry.OPTIMIZERS``.  ``X`` is converted to the layers' dtype.
 """
 import math
+import threading
+import time
+import weakref
 
 import numba
 import numpy as np
 
-from ._arrays import F32, F64, as_array
-from .activations import Activation_ReLU, Activation_Softmax
+from . import registry
+from . import workspace as W
+from .kernels import network as N
 from .kernels import train as K
-from .layers import Layer_Dense
-from .losses import Activation_Softmax_Loss_CategoricalCrossentropy, Loss_CategoricalCrossentropy
-from .optimizers import (Optimizer_Adagrad, Optimizer_Adam, Optimizer_RMSprop, Optimizer_SGD,
-                         _Optimizer)
+from .layers import Layer_Dense  # noqa: F401  (re-exported for old imports)
+from .losses import Activation_Softmax_Loss_CategoricalCrossentropy
+from .metrics import Accuracy, Accuracy_Categorical, History
+from .optimizers import _Optimizer
+from .plan import build_plan, check_widths
 
 __all__ = ["Model", "Layer_Input", "Accuracy", "Accuracy_Categorical", "History"]
 
+# A compiled call runs at most about this long, so that Ctrl-C takes effect
+# promptly (Python handles signals between calls) and leaves the layers, the
+# optimizer and the history consistent with each other.
+SLICE_SECONDS = 0.25
 
-# --------------------------------------------------------------- book helpers
 
 class Layer_Input:
     """The book's input "layer": its output is the model's input."""
@@ -46,185 +50,88 @@ class Layer_Input:
         self.output = inputs
 
 
-class Accuracy:
-    """The book's accuracy base class: the mean of ``compare``."""
-
-    def calculate(self, predictions, y):
-        comparisons = self.compare(predictions, y)
-        return np.mean(comparisons)
-
-
-class Accuracy_Categorical(Accuracy):
-    """Share of predicted class indices equal to the labels (one-hot labels are argmax-ed).
-
-    ``Model`` computes it inside the compiled loop, on the argmax of the
-    model's output; ``binary=True`` (the book's logistic-regression variant) is
-    usable on its own but not by ``Model``, which has no sigmoid output.
-    """
-
-    def __init__(self, *, binary=False):
-        self.binary = binary
-
-    def init(self, y, reinit=False):
-        pass
-
-    def compare(self, predictions, y):
-        y = np.asarray(y)
-        if not self.binary and len(y.shape) == 2:
-            y = np.argmax(y, axis=1)
-        return predictions == y
+def _number(opt, name):
+    value = getattr(opt, name)
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer,
+                                                                     np.floating)):
+        raise TypeError(f"optimizer.{name} must be a real number, got {value!r}")
+    return float(value)
 
 
-class History:
-    """Per-epoch record of ``Model.train``: four float64/int64 arrays of one length.
-
-    ``epoch`` counts from 1, ``loss`` and ``accuracy`` are those of the epoch's
-    forward pass (before its update, as the book prints them) and ``lr`` is the
-    learning rate its update used (the book's printed ``lr``).
-    """
-
-    COLUMNS = ("epoch", "loss", "accuracy", "lr")
-
-    def __init__(self, epoch=None, loss=None, accuracy=None, lr=None):
-        # np.empty, not np.zeros: nnfs.init() makes np.zeros return float32
-        self.epoch = np.empty(0, np.int64) if epoch is None else np.asarray(epoch, np.int64)
-        self.loss = np.empty(0) if loss is None else np.asarray(loss, np.float64)
-        self.accuracy = np.empty(0) if accuracy is None else np.asarray(accuracy, np.float64)
-        self.lr = np.empty(0) if lr is None else np.asarray(lr, np.float64)
-
-    def __len__(self):
-        return len(self.epoch)
-
-    def __getitem__(self, column):
-        if column not in self.COLUMNS:
-            raise KeyError(f"History has columns {self.COLUMNS}, not {column!r}")
-        return getattr(self, column)
-
-    def as_dict(self):
-        return {c: getattr(self, c) for c in self.COLUMNS}
-
-    def __repr__(self):
-        if not len(self):
-            return "History(0 epochs)"
-        return (f"History({len(self)} epochs, last: epoch {self.epoch[-1]}, "
-                f"loss {self.loss[-1]:.3f}, accuracy {self.accuracy[-1]:.3f}, lr {self.lr[-1]})")
-
-    def _followed_by(self, other):
-        """This history with ``other`` appended, its epochs renumbered to continue."""
-        offset = int(self.epoch[-1]) if len(self) else 0
-        return History(np.concatenate([self.epoch, other.epoch + offset]),
-                       np.concatenate([self.loss, other.loss]),
-                       np.concatenate([self.accuracy, other.accuracy]),
-                       np.concatenate([self.lr, other.lr]))
-
-
-# ------------------------------------------------------------- optimizer plan
-
-# class, its kernel code (SGD depends on momentum), state names on weights, on biases
-_OPTIMIZERS = (
-    (Optimizer_Adam, K.OPT_ADAM, ("weight_momentums", "weight_cache"),
-     ("bias_momentums", "bias_cache")),
-    (Optimizer_RMSprop, K.OPT_RMSPROP, ("weight_cache",), ("bias_cache",)),
-    (Optimizer_Adagrad, K.OPT_ADAGRAD, ("weight_cache",), ("bias_cache",)),
-    (Optimizer_SGD, K.OPT_SGD, (), ()),
-)
-
-
-def _optimizer_plan(opt):
-    """``(kernel code, weight state names, bias state names, hyper array)`` of ``opt``."""
-    for cls, code, wnames, bnames in _OPTIMIZERS:
-        if isinstance(opt, cls):
-            break
-    else:
-        raise TypeError(
-            f"Model.set(optimizer=...) needs one of fastnn's optimizers (SGD/Optimizer_SGD, "
-            f"AdaGrad/Optimizer_Adagrad, RMSProp/Optimizer_RMSprop, Adam/Optimizer_Adam), "
-            f"got {type(opt).__module__}.{type(opt).__name__}")
-    for hook, base in (("update_params", cls), ("pre_update_params", _Optimizer),
+def _optimizer_run(opt):
+    """``(spec, hyper array)`` for the compiled loop; raises on an optimizer it cannot run."""
+    spec = registry.optimizer_spec(opt)
+    if spec is None:
+        raise TypeError(f"Model.set(optimizer=...) needs one of fastnn's optimizers "
+                        f"({registry.names(registry.OPTIMIZERS)}, or SGD/AdaGrad/RMSProp/Adam), "
+                        f"got {type(opt).__module__}.{type(opt).__name__}")
+    for hook, base in (("update_params", spec.cls), ("pre_update_params", _Optimizer),
                        ("post_update_params", _Optimizer)):
         if getattr(type(opt), hook) is not getattr(base, hook):
             raise TypeError(
                 f"{type(opt).__name__} overrides {hook}(); Model.train runs the built-in "
-                f"{cls.__name__} rule in compiled code and cannot call Python overrides")
-
-    def number(name, default=0.0):
-        value = getattr(opt, name, default)
-        try:
-            return float(value)
-        except (TypeError, ValueError):
-            raise TypeError(f"optimizer.{name} must be a number, got {value!r}") from None
-
-    momentum = number("momentum") if cls is Optimizer_SGD else 0.0
-    if cls is Optimizer_SGD and opt.momentum:
-        code, wnames, bnames = K.OPT_SGD_MOMENTUM, ("weight_momentums",), ("bias_momentums",)
-    hyper = np.empty(K.N_HYPER, np.float64)
-    hyper[K.H_LR] = number("lr")
-    hyper[K.H_DECAY] = number("decay")
-    hyper[K.H_MOMENTUM] = momentum
-    hyper[K.H_EPSILON] = number("epsilon")
-    hyper[K.H_RHO] = number("rho")
-    hyper[K.H_BETA1] = number("beta_1")
-    hyper[K.H_BETA2] = number("beta_2")
-    number("lr_curr")
-    iteration = opt.iteration
+                f"{spec.cls.__name__} rule in compiled code and cannot call Python overrides")
+    hyper = np.zeros(K.N_HYPER, np.float64)
+    for name, slot in spec.hyper:
+        hyper[slot] = _number(opt, name)
+    _number(opt, "current_learning_rate")
+    iteration = opt.iterations
     if isinstance(iteration, bool) or not isinstance(iteration, (int, np.integer)) \
             or iteration < 0:
         raise TypeError(f"optimizer.iterations must be a non-negative integer, got {iteration!r}")
-    return code, wnames, bnames, hyper
+    return spec, hyper
 
 
-# ---------------------------------------------------------------- array checks
-
-def _describe(layer, index):
-    return f"layer {index} ({type(layer).__name__})"
-
-
-def _check_array(arr, what, dt, shapes, writeable=True):
-    """``arr`` must be an ndarray (writeable if asked) of dtype ``dt`` with one of ``shapes``."""
-    if not isinstance(arr, np.ndarray):
-        raise TypeError(f"{what} must be a NumPy array, got {type(arr).__name__}")
-    if arr.dtype != dt:
-        raise TypeError(f"{what} has dtype {arr.dtype}, but the model computes in {dt} "
-                        f"(the first dense layer's weights); weights, biases and optimizer "
-                        f"state must all share it")
-    if arr.shape not in shapes:
-        raise ValueError(f"{what} has shape {arr.shape}, expected {shapes[0]}")
-    if writeable and not arr.flags.writeable:
-        raise ValueError(f"{what} is read-only (shape {arr.shape}); training updates it "
-                         f"in place, as the per-op optimizer's `+=` does")
+def _python_schedule(opt):
+    """Whether the learning-rate schedule must be computed in Python, as the
+    per-op ``pre_update_params`` computes it: when a NumPy scalar type other
+    than float64 takes part (NumPy's promotion then rounds differently from
+    float64 arithmetic), or a negative decay can divide by zero (Python raises
+    ZeroDivisionError; compiled code would go on with an infinite rate)."""
+    lr, decay = opt.learning_rate, opt.decay
+    return (type(lr) not in (int, float, np.float64) or type(decay) not in (int, float, np.float64)
+            or (decay and decay < 0))
 
 
-def _fresh_state(layer, wnames):
-    """Whether the optimizer starts this layer's state from zeros.
-
-    As the per-op optimizers (and the reference's ``hasattr`` test) decide:
-    when the optimizer's marker array (its last weight state, ``weight_cache``
-    or SGD's ``weight_momentums``) is missing, all of its state is created
-    anew, even arrays another optimizer left on the layer."""
-    return not wnames or getattr(layer, wnames[-1], None) is None
-
-
-def _kernel_view(arr, shape, writebacks):
-    """A C-contiguous 2-D view of ``arr`` for the kernels, or a contiguous copy
-    that is recorded in ``writebacks`` to be copied back after training."""
-    if arr.flags.c_contiguous:
-        return arr.reshape(shape)
-    work = np.ascontiguousarray(arr).reshape(shape)
-    writebacks.append((arr, work))
-    return work
+def _lr_column(opt, iteration, epochs):
+    """The per-op schedule for the next ``epochs`` epochs, and the error that
+    stops it (the per-op ``pre_update_params`` raising at that epoch), if any."""
+    column = np.empty(epochs, np.float64)
+    lr = opt.current_learning_rate
+    for e in range(epochs):
+        try:
+            if opt.decay:
+                lr = opt.learning_rate * (1. / (1. + opt.decay * (iteration + e)))
+        except ArithmeticError as exc:
+            return column[:e], lr, exc
+        column[e] = lr
+    return column, lr, None
 
 
-def _arrays(arrays):
-    """A tuple of arrays for the compiled loop.
-
-    A tuple, not a ``numba.typed.List``: indexing a typed list costs ~30 ns
-    (a C call and a reference count), ~50 times per epoch, which measured 15%
-    of a 2-64-3 epoch; a tuple index is a jump table.  The price is one
-    compilation per network depth, cached on disk like every kernel."""
-    return tuple(arrays)
+_optimizer_locks = weakref.WeakKeyDictionary()
+_locks_lock = threading.Lock()
 
 
-# ----------------------------------------------------------------------- Model
+def _lock_for(opt):
+    """One lock per optimizer object: two threads training with one optimizer
+    (one model, or two models sharing it) take turns instead of losing updates."""
+    with _locks_lock:
+        lock = _optimizer_locks.get(opt)
+        if lock is None:
+            lock = _optimizer_locks[opt] = threading.Lock()
+        return lock
+
+
+def _positive_int(value, name, allow_none=False, allow_zero=False):
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
+            or value < (0 if allow_zero else 1):
+        kind = "non-negative" if allow_zero else "positive"
+        raise ValueError(f"{name} must be a {kind} integer{' (or None)' if allow_none else ''}, "
+                         f"got {value!r}")
+    return int(value)
+
 
 class Model:
     """A sequential model with the book's interface, trained by one compiled loop."""
@@ -237,6 +144,7 @@ class Model:
         self.softmax_classifier_output = None
         self.history = History()
         self._plan = None
+        self._epoch_seconds = None
 
     # -- the book's interface --------------------------------------------------
 
@@ -268,57 +176,13 @@ class Model:
         if not isinstance(self.accuracy, Accuracy_Categorical) or self.accuracy.binary:
             raise TypeError(f"Model supports Accuracy_Categorical() (binary=False), got "
                             f"{self.accuracy!r}")
-        combined_loss = isinstance(self.loss, Activation_Softmax_Loss_CategoricalCrossentropy)
-        if not (combined_loss or isinstance(self.loss, Loss_CategoricalCrossentropy)):
-            raise TypeError(f"Model supports fastnn's Loss_CategoricalCrossentropy (or "
-                            f"CategoricalCrossEntropy) as the loss, got "
-                            f"{type(self.loss).__module__}.{type(self.loss).__name__}")
-        _optimizer_plan(self.optimizer)
-        if not self.layers:
-            raise ValueError("Model has no layers: add some with model.add(...)")
-
-        ops, dense = [], []
-        seen = set()
-        for i, layer in enumerate(self.layers):
-            if isinstance(layer, Layer_Dense):
-                if id(layer) in seen:
-                    raise ValueError(f"{_describe(layer, i)} was added twice; each dense layer "
-                                     f"object can appear once")
-                seen.add(id(layer))
-                ops.append(K.OP_DENSE)
-                dense.append(layer)
-            elif isinstance(layer, Activation_ReLU):
-                ops.append(K.OP_RELU)
-            elif isinstance(layer, Activation_Softmax):
-                ops.append(K.OP_SOFTMAX)
-            else:
-                raise TypeError(
-                    f"{_describe(layer, i)} is not supported: Model takes fastnn's Layer_Dense/"
-                    f"DenseLayer, Activation_ReLU/ReLU and Activation_Softmax/SoftMax")
-        if not dense:
-            raise ValueError("Model has no dense layer: there is nothing to train")
-
-        # the book: a final softmax with cross-entropy trains with the combined backward
-        head_layer = None
-        if combined_loss:
-            loss_kind = K.LOSS_SOFTMAX_CCE
-        elif ops[-1] == K.OP_SOFTMAX:
-            loss_kind = K.LOSS_SOFTMAX_CCE
-            head_layer = self.layers[-1]
-            ops = ops[:-1]
-        else:
-            loss_kind = K.LOSS_CCE
-        if not ops:
-            raise ValueError("Model needs a layer before its final softmax")
-
-        plan = dict(ops=np.array(ops, np.int64), dense=dense, loss_kind=loss_kind,
-                    head_layer=head_layer, op_layers=self.layers[:len(ops)])
-        self._check_widths(plan)
+        _optimizer_run(self.optimizer)
+        plan = build_plan(self.layers, self.loss)
         self._plan = plan
 
         # the book's bookkeeping
         self.input_layer = Layer_Input()
-        self.trainable_layers = list(dense)
+        self.trainable_layers = list(plan.dense)
         n = len(self.layers)
         for i, layer in enumerate(self.layers):
             try:
@@ -327,7 +191,7 @@ class Model:
             except AttributeError:
                 pass
         self.output_layer_activation = self.layers[-1]
-        if loss_kind == K.LOSS_SOFTMAX_CCE and not combined_loss:
+        if plan.softmax_head and not plan.combined_loss:
             self.softmax_classifier_output = Activation_Softmax_Loss_CategoricalCrossentropy()
         else:
             self.softmax_classifier_output = None
@@ -337,44 +201,47 @@ class Model:
         """Train on the full batch ``(X, y)`` for ``epochs`` epochs.
 
         Prints the book's line ``epoch: N, acc: A, loss: L, lr: R`` after every
-        ``print_every``-th epoch (``print_every=None``: never); the epochs in
-        between run in one compiled call.  ``verbose=False`` silences the prints,
-        and ``callback(epochs_done)`` is called after each compiled call (e.g. to
-        move a progress bar).  With ``validation_data=(X_val, y_val)`` the model
-        is evaluated after training, as in the book.
+        ``print_every``-th epoch (``print_every=None``: never).  The epochs in
+        between run in compiled calls of at most about ``SLICE_SECONDS`` each,
+        so that Ctrl-C stops training promptly, leaving the layers, the
+        optimizer and ``model.history`` consistent with the epochs done.
+        ``verbose=False`` silences the prints, and ``callback(epochs_done)`` is
+        called at each print point and at the end (e.g. to move a progress bar).  With
+        ``validation_data=(X_val, y_val)`` the model is evaluated after
+        training, as in the book.
 
         Returns this call's :class:`History`; ``model.history`` accumulates all calls.
         Raises before any parameter changes on a bad model or bad data.
         """
         plan = self._require_finalized("train")
-        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
-            raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
-        epochs = int(epochs)
-        if print_every is not None:
-            if (isinstance(print_every, bool) or not isinstance(print_every, (int, np.integer))
-                    or print_every < 1):
-                raise ValueError(f"print_every must be a positive integer (or None), got "
-                                 f"{print_every!r}")
-            print_every = int(print_every)
+        epochs = _positive_int(epochs, "epochs", allow_zero=True)
+        print_every = _positive_int(print_every, "print_every", allow_none=True)
         opt = self.optimizer
-        code, wnames, bnames, hyper = _optimizer_plan(opt)
-        dt = self._check_widths(plan)
-        x, labels, onehot = self._data(X, y, dt, plan, "X", "y")
+        spec, hyper = _optimizer_run(opt)
+        dt = self._dtype(plan)
+        data = W.prepare_data(X, y, dt, plan, "X", "y")
         if validation_data is not None:
             try:
                 X_val, y_val = validation_data
             except (TypeError, ValueError):
                 raise ValueError("validation_data must be a pair (X_val, y_val)") from None
-            self._data(X_val, y_val, dt, plan, "X_val", "y_val")
-
-        self._check_layers(plan, dt, wnames, bnames, writeable=True)
+            W.prepare_data(X_val, y_val, dt, plan, "X_val", "y_val")
+        W.check_layers(plan, dt, spec.weight_state, spec.bias_state, writeable=True)
 
         history = History(np.arange(1, epochs + 1), np.empty(epochs), np.empty(epochs),
                           np.empty(epochs))
         if epochs:
-            self._run(plan, code, wnames, bnames, hyper, x, labels, onehot, epochs,
-                      print_every, verbose, callback, history)
-        self.history = self.history._followed_by(history)
+            with _lock_for(opt):
+                done = self._done = 0
+                try:
+                    done = self._run(plan, spec, hyper, data, epochs, print_every, verbose,
+                                     callback, history)
+                finally:
+                    # also after Ctrl-C: the history holds the epochs the layers hold
+                    if done < epochs:
+                        done = self._done
+                        history = History(*(c[:done] for c in history.as_dict().values()))
+                    self.history = self.history._followed_by(history)
         if validation_data is not None:
             self.evaluate(*validation_data, verbose=verbose)
         return history
@@ -385,20 +252,18 @@ class Model:
         With ``batch_size`` the data go through in slices and the results are
         weighted by slice size."""
         plan = self._require_finalized("evaluate")
-        dt = self._check_widths(plan)
-        x, labels, onehot = self._data(X_val, y_val, dt, plan, "X_val", "y_val")
-        self._check_layers(plan, dt)
-        weights, biases = self._params(plan)
-        n = x.shape[0]
+        dt = self._dtype(plan)
+        data = W.prepare_data(X_val, y_val, dt, plan, "X_val", "y_val")
+        W.check_layers(plan, dt)
+        bufs = W.Buffers(plan, dt)
+        bufs.gather()
+        net = bufs.network()
+        n = data.x.shape[0]
+        slices = _slices(n, batch_size)
+        ws = W.workspace(plan, max(hi - lo for lo, hi in slices), dt)
         total_loss = total_acc = 0.0
-        for lo, hi in _slices(n, batch_size):
-            xb = x[lo:hi]
-            outputs, head, _ = self._forward_buffers(plan, xb.shape[0], dt)
-            sample_losses = np.empty(hi - lo, dt)
-            oh = onehot[lo:hi] if onehot.shape[0] else onehot
-            loss, acc, _ = K.evaluate_batch(
-                xb, labels[lo:hi], oh, onehot.shape[0] > 0, plan["ops"], self._layer_of(plan),
-                weights, biases, outputs, head, sample_losses, plan["loss_kind"])
+        for lo, hi in slices:
+            loss, acc, _ = K.evaluate_batch(net, ws, W.batch(data, lo, hi))
             total_loss += float(loss) * (hi - lo)
             total_acc += float(acc) * (hi - lo)
         loss = total_loss / n if n else float("nan")
@@ -410,248 +275,117 @@ class Model:
     def predict(self, X, *, batch_size=None):
         """The model's output for ``X`` (class probabilities when it ends in softmax)."""
         plan = self._require_finalized("predict")
-        dt = self._check_widths(plan)
-        x = self._inputs(X, dt, plan, "X")
-        self._check_layers(plan, dt)
-        weights, biases = self._params(plan)
-        softmax_head = plan["loss_kind"] == K.LOSS_SOFTMAX_CCE
-        parts = []
-        for lo, hi in _slices(x.shape[0], batch_size):
-            outputs, head, _ = self._forward_buffers(plan, hi - lo, dt)
-            K.predict_batch(x[lo:hi], plan["ops"], self._layer_of(plan), weights, biases,
-                            outputs, softmax_head, head)
-            parts.append(head if softmax_head else outputs[len(outputs) - 1])
-        if len(parts) == 1:
-            return parts[0]
-        return np.concatenate(parts) if parts else np.empty((0, self._width_out(plan)), dt)
+        dt = self._dtype(plan)
+        x = W.prepare_inputs(X, dt, plan, "X")
+        W.check_layers(plan, dt)
+        bufs = W.Buffers(plan, dt)
+        bufs.gather()
+        net = bufs.network()
+        slices = _slices(x.shape[0], batch_size)
+        ws = W.workspace(plan, max(hi - lo for lo, hi in slices), dt)
+        out = np.empty((x.shape[0], plan.n_outputs), dt)
+        for lo, hi in slices:
+            K.predict_batch(net, ws, x[lo:hi], out[lo:hi])
+        return out
 
-    # -- checks ------------------------------------------------------------------
+    # -- internals ---------------------------------------------------------------
 
     def _require_finalized(self, what):
         if self._plan is None:
             raise RuntimeError(f"Model.{what}() called before Model.finalize(): call "
                                f"model.set(loss=..., optimizer=..., accuracy=...) and "
                                f"model.finalize() first (again after add() or set())")
-        return self._plan
+        plan = self._plan
+        planned = [int(plan.plain[0, N.C_WIN])] + [int(w) for w in plan.plain[:, N.C_WOUT]]
+        if check_widths(plan.op_layers, plan.dense) != planned:
+            # weights were replaced by arrays of other shapes: plan again
+            plan = self._plan = build_plan(self.layers, self.loss)
+        return plan
 
     @staticmethod
-    def _check_widths(plan):
-        """The model dtype; raises unless the dense layers' shapes chain."""
-        dense = plan["dense"]
-        first = dense[0].weights
-        dt = getattr(first, "dtype", None)
-        if dt not in (F32, F64):
-            raise TypeError(f"the first dense layer's weights have dtype {dt}; Model trains "
-                            f"float32 or float64 layers")
-        prev = None
-        for i, layer in enumerate(plan["op_layers"]):
-            if not isinstance(layer, Layer_Dense):
-                continue
-            w = layer.weights
-            if not isinstance(w, np.ndarray) or w.ndim != 2:
-                raise ValueError(f"{_describe(layer, i)} weights must be a 2-D array "
-                                 f"(n_inputs, n_neurons), got {np.shape(w)}")
-            if prev is not None and w.shape[0] != prev[1].shape[1]:
-                raise ValueError(
-                    f"layer widths do not chain: {_describe(prev[0], prev[2])} outputs "
-                    f"{prev[1].shape[1]} values (weights {prev[1].shape}) but "
-                    f"{_describe(layer, i)} takes {w.shape[0]} (weights {w.shape})")
-            prev = (layer, w, i)
-        return dt
+    def _dtype(plan):
+        return W.model_dtype(plan)
 
-    @staticmethod
-    def _check_layers(plan, dt, wnames=(), bnames=(), writeable=False):
-        """Every dense layer's parameters and existing optimizer state (named
-        ``wnames``/``bnames``) must be arrays of the model dtype and of their
-        parameter's shape; writeable too when training will update them."""
-        for k, layer in enumerate(plan["dense"]):
-            w, b = layer.weights, layer.biases
-            what = f"dense layer {k} ({type(layer).__name__})"
-            _check_array(w, f"{what} weights", dt, (w.shape,), writeable)
-            _check_array(b, f"{what} biases", dt, ((1, w.shape[1]),), writeable)
-            if _fresh_state(layer, wnames):
-                continue  # any state arrays there will be replaced, not used
-            for names, param in ((wnames, w), (bnames, b)):
-                for name in names:
-                    state = getattr(layer, name, None)
-                    if state is not None:
-                        _check_array(state, f"{what} {name}", dt, (param.shape,), writeable)
+    def _slice_epochs(self, remaining):
+        if self._epoch_seconds is None:
+            return min(remaining, 8)
+        return min(remaining, max(1, int(SLICE_SECONDS / max(self._epoch_seconds, 1e-9))))
 
-    @staticmethod
-    def _width_out(plan):
-        return plan["dense"][-1].weights.shape[1]
-
-    def _inputs(self, X, dt, plan, what):
-        x = as_array(X, what)
-        if x.ndim != 2:
-            raise ValueError(f"{what} must be a 2-D array (samples, features), got shape "
-                             f"{x.shape}")
-        if x.dtype.kind not in "biuf":
-            raise TypeError(f"{what} must hold numbers, got dtype {x.dtype}")
-        n_in = plan["dense"][0].weights.shape[0]
-        if x.shape[1] != n_in:
-            raise ValueError(f"{what} has {x.shape[1]} features (shape {x.shape}) but the first "
-                             f"dense layer takes {n_in} (weights "
-                             f"{plan['dense'][0].weights.shape})")
-        if x.dtype != dt or not x.flags.c_contiguous or not x.flags.writeable:
-            x = np.array(x, dtype=dt, order="C")
-        return x
-
-    def _data(self, X, y, dt, plan, xname, yname):
-        """``(x, labels, onehot)`` in the forms the compiled loop takes."""
-        x = self._inputs(X, dt, plan, xname)
-        n = x.shape[0]
-        c = self._width_out(plan)
-        yy = as_array(y, yname)
-        if yy.ndim not in (1, 2):
-            raise ValueError(f"{yname} must be class indices of shape ({n},) or one-hot rows "
-                             f"of shape ({n}, {c}), got shape {yy.shape}")
-        if yy.shape[0] != n:
-            raise ValueError(f"{xname} has {n} samples but {yname} has {yy.shape[0]} labels")
-        if yy.ndim == 1:
-            if yy.dtype.kind not in "iu":
-                raise TypeError(f"{yname} must hold integer class indices, got dtype {yy.dtype}")
-            if n:
-                bad = np.flatnonzero((yy < 0) | (yy >= c))
-                if bad.size:
-                    raise ValueError(f"{yname} has a class index out of range [0, {c}): "
-                                     f"{yname}[{bad[0]}] = {yy[bad[0]]} (the model has {c} "
-                                     f"outputs)")
-            return x, np.ascontiguousarray(yy, dtype=np.int64), np.empty((0, 0), dt)
-        if yy.shape[1] != c:
-            raise ValueError(f"{yname} one-hot labels have shape {yy.shape}, expected ({n}, {c}) "
-                             f"for a model with {c} outputs")
-        if yy.dtype.kind not in "biuf":
-            raise TypeError(f"{yname} must hold numbers, got dtype {yy.dtype}")
-        labels = np.ascontiguousarray(np.argmax(yy, axis=1), dtype=np.int64)
-        return x, labels, np.array(yy, dtype=dt, order="C")
-
-    # -- arrays for the compiled loop ----------------------------------------------
-
-    @staticmethod
-    def _layer_of(plan):
-        layer_of = np.full(len(plan["ops"]), -1, np.int64)
-        layer_of[plan["ops"] == K.OP_DENSE] = np.arange(len(plan["dense"]))
-        return layer_of
-
-    @staticmethod
-    def _params(plan, writebacks=None):
-        wb = [] if writebacks is None else writebacks
-        weights = [_kernel_view(l.weights, l.weights.shape, wb) for l in plan["dense"]]
-        biases = [_kernel_view(l.biases, l.biases.shape, wb) for l in plan["dense"]]
-        return _arrays(weights), _arrays(biases)
-
-    @staticmethod
-    def _forward_buffers(plan, n, dt):
-        """Each op's output buffer, the head's (probabilities) and the ops' input widths."""
-        widths_in, outputs = [], []
-        width = plan["dense"][0].weights.shape[0]
-        k = 0
-        for code in plan["ops"]:
-            widths_in.append(width)
-            if code == K.OP_DENSE:
-                width = plan["dense"][k].weights.shape[1]
-                k += 1
-            outputs.append(np.empty((n, width), dt))
-        head = np.empty((n, width), dt)
-        return _arrays(outputs), head, widths_in
-
-    def _run(self, plan, code, wnames, bnames, hyper, x, labels, onehot, epochs, print_every,
-             verbose, callback, history):
+    def _run(self, plan, spec, hyper, data, epochs, print_every, verbose, callback, history):
+        """Train ``epochs`` epochs in bounded compiled calls; returns the epochs done."""
         opt = self.optimizer
-        dt = x.dtype
-        n = x.shape[0]
-        dense = plan["dense"]
+        dt = data.x.dtype
         # the state the per-op optimizer would create on its first update
-        for layer in dense:
-            fresh = _fresh_state(layer, wnames)
-            for names, param in ((wnames, layer.weights), (bnames, layer.biases)):
-                for name in names:
-                    if fresh or getattr(layer, name, None) is None:
-                        setattr(layer, name, np.zeros_like(param))
-
-        writebacks = []
-        weights, biases = self._params(plan, writebacks)
-        empty = np.empty((0, 0), dt)
-
-        def state(names, j, shape_of):
-            if len(names) <= j:
-                return _arrays([empty] * len(dense))
-            return _arrays([_kernel_view(getattr(l, names[j]), shape_of(l), writebacks)
-                                for l in dense])
-
-        w_shape = lambda l: l.weights.shape  # noqa: E731
-        b_shape = lambda l: l.biases.shape  # noqa: E731
-        wstate1, wstate2 = state(wnames, 0, w_shape), state(wnames, 1, w_shape)
-        bstate1, bstate2 = state(bnames, 0, b_shape), state(bnames, 1, b_shape)
+        for layer in plan.dense:
+            if W.fresh_state(layer, spec.weight_state):
+                for name in spec.weight_state:
+                    setattr(layer, name, np.zeros_like(layer.weights))
+                for name in spec.bias_state:
+                    setattr(layer, name, np.zeros_like(layer.biases))
+        bufs = W.Buffers(plan, dt, spec.weight_state, spec.bias_state)
+        net = bufs.network()
+        ws = W.workspace(plan, data.x.shape[0], dt)
+        python_schedule = _python_schedule(opt)
+        no_column = np.empty(0, np.float64)
+        progress = np.empty(K.N_PROGRESS, np.float64)  # (nnfs.init() makes np.zeros float32)
         _launch_threads()
-        dweights = _arrays([np.empty(l.weights.shape, dt) for l in dense])
-        dbiases = _arrays([np.empty((1, l.weights.shape[1]), dt) for l in dense])
-        outputs, head, widths_in = self._forward_buffers(plan, n, dt)
-        dinputs = _arrays([np.empty((n, w), dt) for w in widths_in])
-        dhead = np.empty_like(head)
-        sample_losses = np.empty(n, dt)
-        ops, layer_of = plan["ops"], self._layer_of(plan)
-        dense_labels = onehot.shape[0] > 0
 
-        lr_curr = float(opt.lr_curr)
-        iteration = int(opt.iteration)
-        decay = bool(opt.decay)
-        done = 0
+        self._done = done = 0
+        pending = False  # buffers hold epochs the layers do not have yet
         try:
             while done < epochs:
                 stop = epochs if print_every is None else \
                     min(epochs, (done // print_every + 1) * print_every)
-                lr_curr, iteration, bad = K.train_epochs(
-                    x, labels, onehot, dense_labels, ops, layer_of, weights, biases,
-                    dweights, dbiases, wstate1, wstate2, bstate1, bstate2, outputs, dinputs,
-                    head, dhead, sample_losses, plan["loss_kind"], code, hyper, lr_curr,
-                    iteration, stop - done, history.loss[done:stop], history.accuracy[done:stop],
-                    history.lr[done:stop])
-                if bad >= 0:  # unreachable: labels were checked; kept as a guard
-                    raise ValueError(f"label y[{bad}] out of range")
-                opt.iteration = iteration
-                if decay:
-                    opt.lr_curr = float(lr_curr)
-                done = stop
+                count = self._slice_epochs(stop - done)
+                column, error = no_column, None
+                if python_schedule:
+                    column, lr_py, error = _lr_column(opt, opt.iterations, count)
+                    count = len(column)
+                progress[:] = (opt.current_learning_rate, opt.iterations, 0, -1)
+                bufs.gather()
+                pending = True
+                started = time.perf_counter()
+                if count:
+                    K.train_epochs(net, ws, data, spec.code, hyper, column, count, progress,
+                                   history.loss[done:], history.accuracy[done:],
+                                   history.lr[done:])
+                if progress[K.P_BAD_LABEL] >= 0:  # unreachable: labels were checked
+                    raise ValueError(f"label y[{int(progress[K.P_BAD_LABEL])}] out of range")
+                if count:
+                    self._epoch_seconds = (time.perf_counter() - started) / count
+                done = self._sync(bufs, progress, opt, done, python_schedule)
+                pending = False
+                if error is not None:
+                    raise error
+                if done < stop:
+                    continue  # a time slice ended between two prints
                 if verbose and print_every is not None and done % print_every == 0:
-                    lr_shown = opt.lr_curr
                     print(f"epoch: {done}, acc: {history.accuracy[done - 1]:.3f}, "
-                          f"loss: {history.loss[done - 1]:.3f}, lr: {lr_shown}")
+                          f"loss: {history.loss[done - 1]:.3f}, "
+                          f"lr: {opt.current_learning_rate}")
                 if callback is not None:
                     callback(done)
         finally:
-            for orig, work in writebacks:
-                orig[...] = work.reshape(orig.shape)
-            if done:
-                self._leave_attributes(plan, x, outputs, dinputs, head, dhead, dweights,
-                                       dbiases)
+            if pending:
+                done = self._sync(bufs, progress, opt, done, python_schedule)
+        W.leave_attributes(plan, self, ws, bufs, data.x)
+        return done
 
-    def _leave_attributes(self, plan, x, outputs, dinputs, head, dhead, dweights, dbiases):
-        """What the per-op loop leaves on the layers after its last epoch."""
-        self.input_layer.output = x
-        k = 0
-        for i, layer in enumerate(plan["op_layers"]):
-            layer.inputs = x if i == 0 else outputs[i - 1]
-            layer.output = outputs[i]
-            layer.dinputs = dinputs[i]
-            if plan["ops"][i] == K.OP_DENSE:
-                layer.dweights = dweights[k]
-                layer.dbiases = dbiases[k]
-                k += 1
-        last = outputs[len(outputs) - 1]
-        if plan["loss_kind"] == K.LOSS_SOFTMAX_CCE:
-            combined = self.softmax_classifier_output or self.loss
-            combined.activation.inputs = last
-            combined.activation.output = head
-            combined.output = head
-            combined.dinputs = dhead
-            if plan["head_layer"] is not None:
-                plan["head_layer"].inputs = last
-                plan["head_layer"].output = head
-                plan["head_layer"].dinputs = dhead
-        else:
-            self.loss.dinputs = dhead
+    def _sync(self, bufs, progress, opt, done, python_schedule):
+        """Put a compiled call's results on the layers and the optimizer
+        (idempotent: safe to repeat after an interrupt)."""
+        ran = int(progress[K.P_EPOCHS])
+        if ran:
+            bufs.scatter()
+            opt.iterations = int(progress[K.P_ITERATION])
+            if opt.decay:
+                lr_curr = float(progress[K.P_LR_CURR])
+                if python_schedule:  # keep the per-op value's own type
+                    lr_curr = opt.learning_rate * (1. / (1. + opt.decay * (opt.iterations - 1)))
+                opt.current_learning_rate = lr_curr
+            progress[K.P_EPOCHS] = 0
+        self._done = done + ran
+        return self._done
 
 
 _threads_launched = False
@@ -674,8 +408,6 @@ def _launch_threads():
 def _slices(n, batch_size):
     if batch_size is None:
         return [(0, n)]
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
-            or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
+    batch_size = _positive_int(batch_size, "batch_size", allow_none=True)
     steps = max(1, math.ceil(n / batch_size))
     return [(s * batch_size, min(n, (s + 1) * batch_size)) for s in range(steps)]

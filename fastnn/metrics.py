@@ -1,0 +1,76 @@
+"""The book's accuracy classes and the training history of ``Model.train``."""
+import numpy as np
+
+__all__ = ["Accuracy", "Accuracy_Categorical", "History"]
+
+
+class Accuracy:
+    """The book's accuracy base class: the mean of ``compare``."""
+
+    def calculate(self, predictions, y):
+        comparisons = self.compare(predictions, y)
+        return np.mean(comparisons)
+
+
+class Accuracy_Categorical(Accuracy):
+    """Share of predicted class indices equal to the labels (one-hot labels are argmax-ed).
+
+    ``Model`` computes it inside the compiled loop, on the argmax of the
+    model's output; ``binary=True`` (the book's logistic-regression variant) is
+    usable on its own but not by ``Model``, which has no sigmoid output.
+    """
+
+    def __init__(self, *, binary=False):
+        self.binary = binary
+
+    def init(self, y, reinit=False):
+        pass
+
+    def compare(self, predictions, y):
+        y = np.asarray(y)
+        if not self.binary and len(y.shape) == 2:
+            y = np.argmax(y, axis=1)
+        return predictions == y
+
+
+class History:
+    """Per-epoch record of ``Model.train``: four float64/int64 arrays of one length.
+
+    ``epoch`` counts from 1, ``loss`` and ``accuracy`` are those of the epoch's
+    forward pass (before its update, as the book prints them) and ``lr`` is the
+    learning rate its update used (the book's printed ``lr``).
+    """
+
+    COLUMNS = ("epoch", "loss", "accuracy", "lr")
+
+    def __init__(self, epoch=None, loss=None, accuracy=None, lr=None):
+        # np.empty, not np.zeros: nnfs.init() makes np.zeros return float32
+        self.epoch = np.empty(0, np.int64) if epoch is None else np.asarray(epoch, np.int64)
+        self.loss = np.empty(0) if loss is None else np.asarray(loss, np.float64)
+        self.accuracy = np.empty(0) if accuracy is None else np.asarray(accuracy, np.float64)
+        self.lr = np.empty(0) if lr is None else np.asarray(lr, np.float64)
+
+    def __len__(self):
+        return len(self.epoch)
+
+    def __getitem__(self, column):
+        if column not in self.COLUMNS:
+            raise KeyError(f"History has columns {self.COLUMNS}, not {column!r}")
+        return getattr(self, column)
+
+    def as_dict(self):
+        return {c: getattr(self, c) for c in self.COLUMNS}
+
+    def __repr__(self):
+        if not len(self):
+            return "History(0 epochs)"
+        return (f"History({len(self)} epochs, last: epoch {self.epoch[-1]}, "
+                f"loss {self.loss[-1]:.3f}, accuracy {self.accuracy[-1]:.3f}, lr {self.lr[-1]})")
+
+    def _followed_by(self, other):
+        """This history with ``other`` appended, its epochs renumbered to continue."""
+        offset = int(self.epoch[-1]) if len(self) else 0
+        return History(np.concatenate([self.epoch, other.epoch + offset]),
+                       np.concatenate([self.loss, other.loss]),
+                       np.concatenate([self.accuracy, other.accuracy]),
+                       np.concatenate([self.lr, other.lr]))

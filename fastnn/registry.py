@@ -1,0 +1,109 @@
+"""Every op, loss head and optimizer fastnn implements, declared once.
+
+Each entry names the fastnn class (book spelling; the notebook spelling is a
+subclass), its NumPy twin in ``fastnn.reference``, and what the compiled
+``Model`` needs to run it: the op or head code of ``fastnn.kernels.network``,
+or the optimizer's kernel code, per-layer state arrays and hyper-parameters.
+``Model``'s plan, the tests and the benchmarks read these tables; adding an op
+means one entry here, its kernels, its class and its tests.
+
+Lookups go by ``isinstance`` in table order, so a subclass of a registered
+class (the notebook spelling, or a user's own subclass) is the same op.
+"""
+from dataclasses import dataclass
+
+from . import reference
+from .activations import Activation_ReLU, Activation_Softmax
+from .kernels import network as N
+from .kernels import train as T
+from .layers import Layer_Dense
+from .losses import Activation_Softmax_Loss_CategoricalCrossentropy, Loss_CategoricalCrossentropy
+from .optimizers import Optimizer_Adagrad, Optimizer_Adam, Optimizer_RMSprop, Optimizer_SGD
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    cls: type
+    twin: type
+    code: int           # op code in the compiled network tables
+    trainable: bool     # has weights and biases that the optimizer updates
+
+
+@dataclass(frozen=True)
+class HeadSpec:
+    cls: type
+    twin: type
+    code: int           # loss head code
+    combined: bool      # an activation fused with its loss (forward takes y)
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    cls: type
+    twin: type
+    code: int
+    weight_state: tuple  # per-layer state arrays on the weights, the marker last
+    bias_state: tuple
+    hyper: tuple         # (attribute, slot of the compiled loop's hyper array)
+
+
+OPS = (
+    OpSpec(Layer_Dense, reference.Layer_Dense, N.OP_DENSE, True),
+    OpSpec(Activation_ReLU, reference.Activation_ReLU, N.OP_RELU, False),
+    OpSpec(Activation_Softmax, reference.Activation_Softmax, N.OP_SOFTMAX, False),
+)
+
+HEADS = (
+    HeadSpec(Activation_Softmax_Loss_CategoricalCrossentropy,
+             reference.Activation_Softmax_Loss_CategoricalCrossentropy, N.LOSS_SOFTMAX_CCE, True),
+    HeadSpec(Loss_CategoricalCrossentropy, reference.Loss_CategoricalCrossentropy, N.LOSS_CCE,
+             False),
+)
+
+_SCHEDULE = (("learning_rate", T.H_LR), ("decay", T.H_DECAY))
+OPTIMIZERS = (
+    OptimizerSpec(Optimizer_Adam, reference.Optimizer_Adam, T.OPT_ADAM,
+                  ("weight_momentums", "weight_cache"), ("bias_momentums", "bias_cache"),
+                  _SCHEDULE + (("epsilon", T.H_EPSILON), ("beta_1", T.H_BETA1),
+                               ("beta_2", T.H_BETA2))),
+    OptimizerSpec(Optimizer_RMSprop, reference.Optimizer_RMSprop, T.OPT_RMSPROP,
+                  ("weight_cache",), ("bias_cache",),
+                  _SCHEDULE + (("epsilon", T.H_EPSILON), ("rho", T.H_RHO))),
+    OptimizerSpec(Optimizer_Adagrad, reference.Optimizer_Adagrad, T.OPT_ADAGRAD,
+                  ("weight_cache",), ("bias_cache",), _SCHEDULE + (("epsilon", T.H_EPSILON),)),
+    # SGD with momentum is its own rule with its own state (see optimizer_spec)
+    OptimizerSpec(Optimizer_SGD, reference.Optimizer_SGD, T.OPT_SGD, (), (), _SCHEDULE),
+)
+_SGD_MOMENTUM = OptimizerSpec(Optimizer_SGD, reference.Optimizer_SGD, T.OPT_SGD_MOMENTUM,
+                              ("weight_momentums",), ("bias_momentums",),
+                              _SCHEDULE + (("momentum", T.H_MOMENTUM),))
+
+
+def _find(table, obj):
+    for spec in table:
+        if isinstance(obj, spec.cls):
+            return spec
+    return None
+
+
+def op_spec(layer):
+    """The ``OpSpec`` of a layer or activation object, or None."""
+    return _find(OPS, layer)
+
+
+def head_spec(loss):
+    """The ``HeadSpec`` of a loss object, or None."""
+    return _find(HEADS, loss)
+
+
+def optimizer_spec(opt):
+    """The ``OptimizerSpec`` of an optimizer object (SGD by its momentum), or None."""
+    spec = _find(OPTIMIZERS, opt)
+    if spec is not None and spec.code == T.OPT_SGD and getattr(opt, "momentum", 0):
+        return _SGD_MOMENTUM
+    return spec
+
+
+def names(table):
+    """The class names of a table, for error messages."""
+    return ", ".join(spec.cls.__name__ for spec in table)
