@@ -26,6 +26,7 @@ import numba
 import numpy as np
 
 from . import registry
+from ._blas_threads import blas_threads_for
 from . import workspace as W
 from .kernels import network as N
 from .kernels import train as K
@@ -234,8 +235,9 @@ class Model:
             with _lock_for(opt):
                 done = self._done = 0
                 try:
-                    done = self._run(plan, spec, hyper, data, epochs, print_every, verbose,
-                                     callback, history)
+                    with blas_threads_for(plan.max_madds(data.x.shape[0])):
+                        done = self._run(plan, spec, hyper, data, epochs, print_every,
+                                         verbose, callback, history)
                 finally:
                     # also after Ctrl-C: the history holds the epochs the layers hold
                     if done < epochs:
@@ -262,10 +264,11 @@ class Model:
         slices = _slices(n, batch_size)
         ws = W.workspace(plan, max(hi - lo for lo, hi in slices), dt)
         total_loss = total_acc = 0.0
-        for lo, hi in slices:
-            loss, acc, _ = K.evaluate_batch(net, ws, W.batch(data, lo, hi))
-            total_loss += float(loss) * (hi - lo)
-            total_acc += float(acc) * (hi - lo)
+        with blas_threads_for(plan.max_madds(slices[0][1] - slices[0][0])):
+            for lo, hi in slices:
+                loss, acc, _ = K.evaluate_batch(net, ws, W.batch(data, lo, hi))
+                total_loss += float(loss) * (hi - lo)
+                total_acc += float(acc) * (hi - lo)
         loss = total_loss / n if n else float("nan")
         accuracy = total_acc / n if n else float("nan")
         if verbose:
@@ -284,8 +287,9 @@ class Model:
         slices = _slices(x.shape[0], batch_size)
         ws = W.workspace(plan, max(hi - lo for lo, hi in slices), dt)
         out = np.empty((x.shape[0], plan.n_outputs), dt)
-        for lo, hi in slices:
-            K.predict_batch(net, ws, x[lo:hi], out[lo:hi])
+        with blas_threads_for(plan.max_madds(slices[0][1] - slices[0][0])):
+            for lo, hi in slices:
+                K.predict_batch(net, ws, x[lo:hi], out[lo:hi])
         return out
 
     # -- internals ---------------------------------------------------------------

@@ -49,6 +49,10 @@ class Plan:
     def n_outputs(self):
         return self.dense[-1].weights.shape[1]
 
+    def max_madds(self, rows):
+        """Multiply-adds of the largest dense product for a batch of ``rows``."""
+        return max(rows * l.weights.size for l in self.dense)
+
     @property
     def softmax_head(self):
         return int(self.head[N.H_KIND]) == N.LOSS_SOFTMAX_CCE
