@@ -12,12 +12,15 @@ and optimizer step is the kernel the per-op classes call.
 The caller (``fastnn.Model``) validates everything first: Numba does no
 bounds checks.
 """
+import numpy as np
+from numba import prange
+
 from ._jit import kernel
 from .activations import softmax_forward
 from .network import (C_DOUT, H_CLASSES, H_KIND, H_PROBS, LOSS_SOFTMAX_CCE, accuracy, backward,
                       forward, loss_backward, loss_forward, predictions_of, slot)
-from .optimizers import (adagrad_update, adam_update, rmsprop_update, sgd_momentum_update,
-                         sgd_update)
+from .optimizers import (CHUNK, adagrad_rule, adam_rule, n_chunks, rmsprop_rule,
+                         sgd_momentum_rule, sgd_rule)
 
 OPT_SGD = 0
 OPT_SGD_MOMENTUM = 1
@@ -45,51 +48,57 @@ N_PROGRESS = 4
 
 
 @kernel
+def _rule(opt_kind, lo, hi, p, g, s1, s2, h):
+    """The update rule of ``opt_kind`` on elements ``lo:hi`` of the flat buffers."""
+    if opt_kind == OPT_SGD:
+        sgd_rule(p[lo:hi], g[lo:hi], h[0])
+    elif opt_kind == OPT_SGD_MOMENTUM:
+        sgd_momentum_rule(p[lo:hi], g[lo:hi], s1[lo:hi], h[0], h[1])
+    elif opt_kind == OPT_ADAGRAD:
+        adagrad_rule(p[lo:hi], g[lo:hi], s1[lo:hi], h[0], h[1])
+    elif opt_kind == OPT_RMSPROP:
+        rmsprop_rule(p[lo:hi], g[lo:hi], s1[lo:hi], h[0], h[1], h[2], h[3])
+    else:
+        adam_rule(p[lo:hi], g[lo:hi], s1[lo:hi], s2[lo:hi], h[0], h[1], h[2], h[3], h[4], h[5],
+                  h[6], h[7])
+
+
+@kernel(parallel=True)
 def optimizer_step(opt_kind, hyper, lr_curr, iteration, net):
     """One optimizer step over the whole flat parameter buffer.
 
-    The update rules are elementwise, so one pass over every layer's weights
-    and biases gives the per-op ``update_params`` calls' numbers; the public
-    update kernels are used as they are, with the buffer as their weights and
-    an empty bias (they also own the threading policy for large buffers)."""
-    p = net.params.reshape((1, net.params.size))
-    g = net.grads.reshape((1, net.grads.size))
-    none = net.params[:0].reshape((1, 0))
+    The rules are elementwise, so one pass over every layer's weights and
+    biases gives the per-op ``update_params`` calls' numbers: the same rules
+    (``kernels/optimizers.py``) with the hyper-parameters rounded to the
+    parameter dtype as the per-op kernels round them.  Large buffers are
+    split into chunks shared by the threads, as there.  One parallel kernel
+    serves every rule: each parallel function costs about a second to compile."""
+    p, g, s1, s2 = net.params, net.grads, net.state1, net.state2
+    t = p.dtype.type
+    h = np.empty(8, p.dtype)
     if opt_kind == OPT_SGD:
-        sgd_update(p, g, none, none, lr_curr)
-        return
-    s1 = net.state1.reshape((1, net.state1.size))
-    if opt_kind == OPT_SGD_MOMENTUM:
-        sgd_momentum_update(p, g, s1, none, none, none, lr_curr, hyper[H_MOMENTUM])
+        h[0] = t(-lr_curr)
+    elif opt_kind == OPT_SGD_MOMENTUM:
+        h[0], h[1] = t(lr_curr), t(hyper[H_MOMENTUM])
     elif opt_kind == OPT_ADAGRAD:
-        adagrad_update(p, g, s1, none, none, none, lr_curr, hyper[H_EPSILON])
+        h[0], h[1] = t(-lr_curr), t(hyper[H_EPSILON])
     elif opt_kind == OPT_RMSPROP:
-        rmsprop_update(p, g, s1, none, none, none, lr_curr, hyper[H_EPSILON], hyper[H_RHO])
+        rho = hyper[H_RHO]
+        h[0], h[1], h[2], h[3] = t(-lr_curr), t(hyper[H_EPSILON]), t(rho), t(1.0 - rho)
     else:
         step = float(iteration + 1)
         # float ** float is C's pow(), as Python's float ** int is
         corr1 = 1.0 - hyper[H_BETA1] ** step
         corr2 = 1.0 - hyper[H_BETA2] ** step
-        s2 = net.state2.reshape((1, net.state2.size))
-        adam_update(p, g, s1, s2, none, none, none, none, lr_curr, hyper[H_BETA1],
-                    hyper[H_BETA2], hyper[H_EPSILON], corr1, corr2)
-
-
-@kernel
-def _epoch(net, ws, data, ops, first):
-    """Forward, loss and backward of one epoch: ``(loss, accuracy, bad_label)``."""
-    x = data.x
-    n = x.shape[0]
-    last = forward(ops, net.params, x, ws.acts)
-    probs = slot(ws.acts, n, net.head[H_PROBS], net.head[H_CLASSES])
-    dlast = slot(ws.dacts, n, ops[ops.shape[0] - 1, C_DOUT], net.head[H_CLASSES])
-    loss, bad = loss_forward(net.head, last, data.labels, data.onehot, probs, ws.sample_losses)
-    if bad >= 0 and first:
-        return loss, 0.0, bad
-    acc = accuracy(predictions_of(net.head, last, probs), data.labels)
-    loss_backward(net.head, last, data.labels, data.onehot, probs, dlast)
-    backward(ops, net.params, net.grads, x, ws.acts, ws.dacts)
-    return loss, acc, -1
+        b1, b2 = hyper[H_BETA1], hyper[H_BETA2]
+        h[0], h[1], h[2], h[3] = t(-lr_curr), t(b1), t(1.0 - b1), t(b2)
+        h[4], h[5], h[6], h[7] = t(1.0 - b2), t(corr1), t(corr2), t(hyper[H_EPSILON])
+    chunks = n_chunks(p.size)
+    if chunks == 0:
+        _rule(opt_kind, 0, p.size, p, g, s1, s2, h)
+    else:
+        for k in prange(chunks):
+            _rule(opt_kind, k * CHUNK, min(p.size, (k + 1) * CHUNK), p, g, s1, s2, h)
 
 
 @kernel
@@ -112,12 +121,23 @@ def train_epochs(net, ws, data, opt_kind, hyper, lr_column, epochs, progress, hi
     decay = hyper[H_DECAY]
     lr_curr = progress[P_LR_CURR]
     iteration = int(progress[P_ITERATION])
+    x = data.x
+    n = x.shape[0]
+    probs = slot(ws.acts, n, net.head[H_PROBS], net.head[H_CLASSES])
+    # (written out here, not in a helper: each level of calls costs compile
+    # time, since LLVM optimizes every caller again with its callees linked in)
     for e in range(epochs):
         ops = net.fused if e < epochs - 1 else net.plain
-        loss, acc, bad = _epoch(net, ws, data, ops, e == 0)
+        last = forward(ops, net.params, x, ws.acts)
+        loss, bad = loss_forward(net.head, last, data.labels, data.onehot, probs,
+                                 ws.sample_losses)
         if bad >= 0:
             progress[P_BAD_LABEL] = bad
             return
+        acc = accuracy(predictions_of(net.head, last, probs), data.labels)
+        dlast = slot(ws.dacts, n, ops[ops.shape[0] - 1, C_DOUT], net.head[H_CLASSES])
+        loss_backward(net.head, last, data.labels, data.onehot, probs, dlast)
+        backward(ops, net.params, net.grads, x, ws.acts, ws.dacts)
         if lr_column.size:
             lr_curr = lr_column[e]
         elif decay != 0.0:
