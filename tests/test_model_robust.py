@@ -141,19 +141,23 @@ def test_two_threads_sharing_an_optimizer_lose_no_update():
 
     def work(model):
         try:
-            for _ in range(30):
-                model.train(X, y, epochs=10, print_every=None, verbose=False)
+            model.train(X, y, epochs=1000, print_every=5, verbose=False)
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
     threads = [threading.Thread(target=work, args=(m,)) for m in models]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)  # switch threads often, between the compiled calls
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
     assert not errors, errors
-    assert opt.iterations == 1 + 2 * 300
-    assert len(models[0].history) + len(models[1].history) == 1 + 2 * 300
+    assert opt.iterations == 1 + 2 * 1000
+    assert len(models[0].history) + len(models[1].history) == 1 + 2 * 1000
 
 
 # ------------------------------------------------------------ hyper-parameter types
