@@ -302,4 +302,4 @@ def dropout_mask(p, shape):
         return np.random.binomial(1, p, shape) / p
     if out.size and float(p) == 0.0:
         np.true_divide(np.zeros(1, np.long), p)     # the book's 0 / 0 warning
-    return out
+    return out[()] if out.ndim == 0 else out        # 0-d array / p is a scalar
