@@ -132,11 +132,11 @@ def test_mask_matches_numpy_hypothesis(seed, words, p, shape, gauss):
 
 
 @given(seed=st.integers(0, 2**32 - 1), p=st.floats(0.0, 1.0),
-       n=st.integers(0, 3000))
-def test_binomial1_matches_numpy(seed, p, n):
-    ref = check(seeded(seed, seed % 5), p, (n,), draw=FR.binomial1,
+       shape=st.lists(st.integers(0, 70), max_size=2))
+def test_binomial1_matches_numpy(seed, p, shape):
+    ref = check(seeded(seed, seed % 5), p, tuple(shape), draw=FR.binomial1,
                 reference=lambda p, shape: np.random.binomial(1, p, shape))
-    assert ref.dtype == np.dtype(np.long)
+    assert ref.dtype == np.dtype(np.long)     # a 0-d array for shape (), as NumPy
 
 
 def test_masks_in_a_row_interleaved_with_other_draws():
