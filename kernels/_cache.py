@@ -101,8 +101,8 @@ def _choose():
 
 
 def _writable(path):
-    """Create ``path`` if needed and check a file can be written there (what Numba checks;
-    ``os.access`` does not see read-only mounts for root)."""
+    """Create ``path`` if needed and write a file there, as Numba checks (``os.access``
+    answers from permission bits, which some network file systems do not honour)."""
     try:
         os.makedirs(path, exist_ok=True)
         tempfile.TemporaryFile(dir=path).close()
@@ -157,12 +157,14 @@ def _drop_if_stale(path):
     except (OSError, ValueError):
         pass
     modules = {n[:-3] for n in os.listdir(KERNELS_DIR) if n.endswith(".py")}
-    for name in os.listdir(path):
-        # Numba's names: <module>.<function>-<line>.py311.nbi and ....py311.<n>.nbc
-        if (name.endswith((".nbi", ".nbc")) and _PY_TAG in name
-                and name.split(".", 1)[0] in modules):
-            _unlink(os.path.join(path, name))
-    _cache_log("[fastnn] kernel sources changed: dropped the cache in %r", path)
+    # Numba's names: <module>.<function>-<line>.py311.nbi and ....py311.<n>.nbc
+    stale = [name for name in os.listdir(path) if name.endswith((".nbi", ".nbc"))
+             and _PY_TAG in name and name.split(".", 1)[0] in modules]
+    for name in stale:
+        _unlink(os.path.join(path, name))
+    if stale:
+        _cache_log("[fastnn] kernel sources or versions changed: dropped %d files in %r",
+                   len(stale), path)
     try:
         tmp = f"{stamp_path}.{os.getpid()}.tmp"
         with open(tmp, "w") as f:
@@ -229,6 +231,7 @@ class _CheckedFile(IndexDataCacheFile):
             _cache_log("[fastnn] dropping unreadable index %r: %s", self._index_path, e)
             _unlink(self._index_path)
             return {}
+        _cache_log("[cache] index loaded from %r", self._index_path)
         if version != self._version or source_stamp != self._source_stamp:
             return {}  # entries overwritten as they are recompiled, as in Numba
         return overloads
@@ -237,9 +240,12 @@ class _CheckedFile(IndexDataCacheFile):
         data = self._dump((self._version, self._source_stamp, overloads))
         with self._open_for_write(self._index_path) as f:
             f.write(data)
+        _cache_log("[cache] index saved to %r", self._index_path)
 
     def _load_data(self, name):
-        return self._read_checked(self._data_path(name))
+        data = self._read_checked(self._data_path(name))
+        _cache_log("[cache] data loaded from %r", self._data_path(name))
+        return data
 
     def load(self, key):
         name = self._load_index().get(key)

@@ -186,6 +186,42 @@ def test_read_only_install_compiles_into_temp_dir_and_reuses_it(installed):
     assert warm["losses"] == cold["losses"]
 
 
+NO_CACHE = """
+import json, warnings
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    import fastnn
+import numpy as np
+relu = fastnn.Activation_ReLU()
+relu.forward(np.array([[-1.0, 2.0]]))
+from fastnn.kernels import _cache
+print(json.dumps({"out": relu.output.tolist(), "dir": _cache.cache_dir(),
+                  "warnings": [str(w.message) for w in caught]}))
+"""
+
+
+def test_no_usable_cache_dir_warns_and_runs_uncached(installed):
+    """Read-only package, no home, and a temporary fastnn-<uid> that someone else
+    owns (it could hold planted machine code): no cache, a warning, correct results."""
+    src, python, site = installed
+    if os.geteuid() != 0:
+        pytest.skip("needs root, to plant a directory owned by another user")
+    prefix, uid = _unprivileged(site, python)
+    tmp = tempfile.mkdtemp(prefix="fastnn-user-tmp-")
+    try:
+        os.chown(tmp, uid, uid)
+        os.mkdir(os.path.join(tmp, f"fastnn-{uid}"), 0o755)  # root's, not the user's
+        env = _env(HOME=os.path.join(site, "no-home"), TMPDIR=tmp)
+        result = _run(NO_CACHE, env, cwd=tmp, prefix=prefix, python=python)
+        planted = os.listdir(os.path.join(tmp, f"fastnn-{uid}"))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    assert result["out"] == [[0.0, 2.0]]
+    assert result["dir"] is None and planted == []
+    assert any("no writable directory for the compiled kernels' cache" in w
+               for w in result["warnings"]), result["warnings"]
+
+
 # ------------------------------------------------------------- source checkout
 
 PROBE_TEST = """
