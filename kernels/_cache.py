@@ -54,6 +54,7 @@ _DIGEST = 32  # bytes of SHA-256
 
 _UNSET = object()
 _chosen = _UNSET  # the directory cache_dir() chose, or None for no cache
+_stamp = None  # content_stamp() of the sources this process imported
 
 
 def cache_dir():
@@ -62,11 +63,12 @@ def cache_dir():
     Chosen on the first call (the first kernel defined at import) and kept:
     setting ``numba.config.CACHE_DIR`` or ``NUMBA_CACHE_DIR`` after importing
     fastnn does not move it."""
-    global _chosen
+    global _chosen, _stamp
     if _chosen is _UNSET:
         _chosen = _choose()
         if _chosen is not None:
-            _drop_if_stale(_chosen)
+            _stamp = content_stamp()
+            _drop_if_stale(_chosen, _stamp)
     return _chosen
 
 
@@ -146,16 +148,19 @@ def content_stamp():
     return h.hexdigest()
 
 
-def _drop_if_stale(path):
-    """Delete this Python's kernel cache files in ``path`` unless its stamp matches."""
-    stamp = content_stamp()
-    stamp_path = os.path.join(path, _STAMP_NAME)
+def _read_stamp(path):
     try:
-        with open(stamp_path) as f:
-            if f.read() == stamp:
-                return
+        with open(os.path.join(path, _STAMP_NAME)) as f:
+            return f.read()
     except (OSError, ValueError):
-        pass
+        return None
+
+
+def _drop_if_stale(path, stamp):
+    """Delete this Python's kernel cache files in ``path`` unless its stamp is ``stamp``."""
+    if _read_stamp(path) == stamp:
+        return
+    stamp_path = os.path.join(path, _STAMP_NAME)
     modules = {n[:-3] for n in os.listdir(KERNELS_DIR) if n.endswith(".py")}
     # Numba's names: <module>.<function>-<line>.py311.nbi and ....py311.<n>.nbc
     stale = [name for name in os.listdir(path) if name.endswith((".nbi", ".nbc"))
@@ -278,7 +283,16 @@ class KernelCache(FunctionCache):
                                         filename_base=self._impl.filename_base,
                                         source_stamp=self._cache_file._source_stamp)
 
+    @staticmethod
+    def _in_step():
+        """False once a process that imported other kernel sources has restamped the
+        cache: this process's machine code and the cache's no longer mix (a notebook
+        left running while the kernels are edited)."""
+        return _read_stamp(_chosen) in (_stamp, None)
+
     def load_overload(self, sig, target_context):
+        if not self._in_step():
+            return None
         try:
             return super().load_overload(sig, target_context)
         except Exception as e:  # noqa: BLE001 -- e.g. LLVM rejecting the object code
@@ -292,6 +306,8 @@ class KernelCache(FunctionCache):
     def save_overload(self, sig, data):
         # The compiled function is already in use; a full disk or a directory
         # that went away must not turn that into an error.
+        if not self._in_step():
+            return
         try:
             super().save_overload(sig, data)
         except OSError as e:

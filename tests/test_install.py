@@ -1,14 +1,6 @@
-"""fastnn in the field: installs, the kernel cache, NUMBA_DISABLE_JIT (all in subprocesses).
-
-* a non-editable install in a read-only place, run by a user whose only
-  writable directory is the temporary one: compiles once, then reuses that cache;
-* a corrupted cache file (truncated, garbage, one flipped bit; index or data)
-  is recompiled, never used, and the cache heals;
-* editing a kernel helper in one file recompiles its callers in other files;
-* ``NUMBA_DISABLE_JIT=1`` runs the Python kernels, matching the reference;
-* a source checkout run from its root (``python -m fastnn``, ``python -m
-  pytest``) finds its kernels although it shadows an installed fastnn.
-"""
+"""fastnn in the field, in subprocesses: read-only installs, a corrupted or stale
+kernel cache, ``NUMBA_DISABLE_JIT=1``, a source checkout shadowing an install."""
+import contextlib
 import json
 import os
 import random
@@ -41,22 +33,23 @@ def _run(code, env, cwd, prefix=(), python=sys.executable):
     return json.loads(p.stdout.strip().splitlines()[-1])
 
 
+IGNORE = shutil.ignore_patterns("__pycache__", "*.nbi", "*.nbc", "*.stamp")
+
+
 def _copy_source(dst):
     """What ``pip install .`` needs of the repository, without caches or build output."""
     os.makedirs(dst)
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(os.path.join(REPO, name), dst)
-    ignore = shutil.ignore_patterns("__pycache__", "*.nbi", "*.nbc", "*.stamp")
     for name in ("fastnn", "kernels"):
-        shutil.copytree(os.path.join(REPO, name), os.path.join(dst, name), ignore=ignore)
+        shutil.copytree(os.path.join(REPO, name), os.path.join(dst, name), ignore=IGNORE)
 
 
 def _copy_installed_layout(dst):
     """fastnn/ with kernels/ inside it, as an install has them, importable from ``dst``."""
-    ignore = shutil.ignore_patterns("__pycache__", "*.nbi", "*.nbc", "*.stamp")
-    shutil.copytree(os.path.join(REPO, "fastnn"), os.path.join(dst, "fastnn"), ignore=ignore)
+    shutil.copytree(os.path.join(REPO, "fastnn"), os.path.join(dst, "fastnn"), ignore=IGNORE)
     shutil.copytree(os.path.join(REPO, "kernels"), os.path.join(dst, "fastnn", "kernels"),
-                    ignore=ignore)
+                    ignore=IGNORE)
 
 
 # What a child reports about the kernels' on-disk cache: every compiled kernel
@@ -71,25 +64,19 @@ def cache_stats():
         for obj in vars(importlib.import_module(f"fastnn.kernels.{m.name}")).values():
             if isinstance(obj, Dispatcher) and id(obj) not in seen:
                 seen.add(id(obj))
-                s = obj.stats
-                name = f"{obj.py_func.__module__}.{obj.py_func.__qualname__}"
-                if s.cache_hits:
-                    hits[name] = sum(s.cache_hits.values())
-                if s.cache_misses:
-                    misses[name] = sum(s.cache_misses.values())
-                if s.cache_hits or s.cache_misses:
-                    paths.add(s.cache_path)
+                s, name = obj.stats, f"{obj.py_func.__module__}.{obj.py_func.__qualname__}"
+                for counts, found in ((hits, s.cache_hits), (misses, s.cache_misses)):
+                    if found:
+                        counts[name] = sum(found.values())
+                        paths.add(s.cache_path)
     return {"hits": hits, "misses": misses, "cache_paths": sorted(paths)}
 """
 
 # ------------------------------------------------- read-only install, temp cache
 
 SEED_LOOP = CACHE_STATS + """
-import json
-import numpy as np
+import json, numpy as np, fastnn, fastnn.reference as R
 from nnfs.datasets import spiral_data
-import fastnn
-import fastnn.reference as R
 
 def losses(M):
     np.random.seed(0)
@@ -139,42 +126,48 @@ def installed():
     shutil.rmtree(root, ignore_errors=True)
 
 
-def _unprivileged(site, python):
-    """(command prefix, uid) running a child that cannot write to ``site``, or skip."""
-    if os.geteuid() != 0:
-        for d, _, _ in os.walk(site):  # made writable again after the test
-            os.chmod(d, 0o555)
-        return (), os.geteuid()
-    setpriv = shutil.which("setpriv")
-    if setpriv is None:
-        pytest.skip("running as root, and no setpriv to run the install as a user who "
-                    "cannot write to it (root writes anywhere, so it would not be read-only)")
-    prefix = (setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups")
-    p = subprocess.run([*prefix, python, "-c", "import numba, nnfs, scipy"],
-                       capture_output=True, text=True)
-    if p.returncode != 0:
-        pytest.skip(f"user {NOBODY} cannot run this interpreter and its packages "
-                    f"({python}): {p.stderr.strip()[-300:]}")
-    return prefix, NOBODY
+@contextlib.contextmanager
+def _user_who_cannot_write(site, python):
+    """(command prefix, uid, a temporary directory that user owns): the prefix runs a
+    child as a user who cannot write to ``site`` (root: ``nobody`` via setpriv; else
+    this user, with ``site`` made read-only meanwhile).  Skips where impossible."""
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("running as root, and no setpriv to run the install as a user who "
+                        "cannot write to it (root writes anywhere: it would not be read-only)")
+        prefix, uid = (setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"), NOBODY
+        p = subprocess.run([*prefix, python, "-c", "import numba, nnfs, scipy"],
+                           capture_output=True, text=True)
+        if p.returncode != 0:
+            pytest.skip(f"user {NOBODY} cannot run this interpreter and its packages "
+                        f"({python}): {p.stderr.strip()[-300:]}")
+    else:
+        prefix, uid = (), os.geteuid()
+    tmp = tempfile.mkdtemp(prefix="fastnn-user-tmp-")
+    dirs = [d for d, _, _ in os.walk(site)]
+    try:
+        if os.geteuid() == 0:
+            os.chown(tmp, uid, uid)
+        else:
+            for d in dirs:
+                os.chmod(d, 0o555)
+        yield prefix, uid, tmp
+    finally:
+        if os.geteuid() != 0:
+            for d in dirs:
+                os.chmod(d, 0o755)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def test_read_only_install_compiles_into_temp_dir_and_reuses_it(installed):
     src, python, site = installed
-    prefix, uid = _unprivileged(site, python)
-    tmp = tempfile.mkdtemp(prefix="fastnn-user-tmp-")
-    try:
-        if os.geteuid() == 0:
-            os.chown(tmp, uid, uid)
+    with _user_who_cannot_write(site, python) as (prefix, uid, tmp):
         # no NUMBA_CACHE_DIR, a home that does not exist, the package not writable:
         # the temporary directory is the only place left
         env = _env(HOME=os.path.join(site, "no-home"), TMPDIR=tmp)
         cold = _run(SEED_LOOP, env, cwd=tmp, prefix=prefix, python=python)
         warm = _run(SEED_LOOP, env, cwd=tmp, prefix=prefix, python=python)
-    finally:
-        if os.geteuid() != 0:
-            for d, _, _ in os.walk(site):
-                os.chmod(d, 0o755)
-        shutil.rmtree(tmp, ignore_errors=True)
     assert cold["fastnn"].startswith(site), f"imported {cold['fastnn']}, not the install"
     expected_dir = os.path.join(tmp, f"fastnn-{uid}")
     assert cold["cache_paths"] and all(p.startswith(expected_dir) for p in cold["cache_paths"]), \
@@ -187,13 +180,11 @@ def test_read_only_install_compiles_into_temp_dir_and_reuses_it(installed):
 
 
 NO_CACHE = """
-import json, warnings
+import json, warnings, numpy as np
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     import fastnn
-import numpy as np
-relu = fastnn.Activation_ReLU()
-relu.forward(np.array([[-1.0, 2.0]]))
+relu = fastnn.Activation_ReLU(); relu.forward(np.array([[-1.0, 2.0]]))
 from fastnn.kernels import _cache
 print(json.dumps({"out": relu.output.tolist(), "dir": _cache.cache_dir(),
                   "warnings": [str(w.message) for w in caught]}))
@@ -206,18 +197,12 @@ def test_no_usable_cache_dir_warns_and_runs_uncached(installed):
     src, python, site = installed
     if os.geteuid() != 0:
         pytest.skip("needs root, to plant a directory owned by another user")
-    prefix, uid = _unprivileged(site, python)
-    tmp = tempfile.mkdtemp(prefix="fastnn-user-tmp-")
-    try:
-        os.chown(tmp, uid, uid)
+    with _user_who_cannot_write(site, python) as (prefix, uid, tmp):
         os.mkdir(os.path.join(tmp, f"fastnn-{uid}"), 0o755)  # root's, not the user's
         env = _env(HOME=os.path.join(site, "no-home"), TMPDIR=tmp)
         result = _run(NO_CACHE, env, cwd=tmp, prefix=prefix, python=python)
         planted = os.listdir(os.path.join(tmp, f"fastnn-{uid}"))
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    assert result["out"] == [[0.0, 2.0]]
-    assert result["dir"] is None and planted == []
+    assert result["out"] == [[0.0, 2.0]] and result["dir"] is None and planted == []
     assert any("no writable directory for the compiled kernels' cache" in w
                for w in result["warnings"]), result["warnings"]
 
@@ -225,16 +210,13 @@ def test_no_usable_cache_dir_warns_and_runs_uncached(installed):
 # ------------------------------------------------------------- source checkout
 
 PROBE_TEST = """
-import os
-import numpy as np
-import fastnn, fastnn.kernels
+import os, numpy as np, fastnn, fastnn.kernels
 
 def test_checkout_uses_its_own_kernels():
     root = os.environ["CHECKOUT"]
     assert fastnn.__file__ == os.path.join(root, "fastnn", "__init__.py")
     assert fastnn.kernels.__file__ == os.path.join(root, "kernels", "__init__.py")
-    relu = fastnn.Activation_ReLU()
-    relu.forward(np.array([[-1.0, 2.0]]))
+    relu = fastnn.Activation_ReLU(); relu.forward(np.array([[-1.0, 2.0]]))
     assert relu.output.tolist() == [[0.0, 2.0]]
 """
 
@@ -258,30 +240,21 @@ def test_source_checkout_shadowing_an_install_finds_its_kernels(installed, tmp_p
 # ----------------------------------------------------------------- corruption
 
 RELU = CACHE_STATS + """
-import json
-import numpy as np
-import fastnn
-import fastnn.reference as R
+import json, numpy as np, fastnn, fastnn.reference as R
 x = np.linspace(-1.0, 1.0, 12).reshape(3, 4)
 got, want = fastnn.Activation_ReLU(), R.Activation_ReLU()
-got.forward(x)
-want.forward(x)
+got.forward(x); want.forward(x)
 print(json.dumps(dict(cache_stats(), same=got.output.tolist() == want.output.tolist())))
 """
 RELU_KERNEL = "fastnn.kernels.activations.relu_forward"
 
 
-def _truncate(data):
-    return data[:len(data) // 2]
-
-
-def _garbage(data):
-    return random.Random(0).randbytes(len(data))
-
-
-def _flip_one_bit(data):
-    i = len(data) // 2
-    return data[:i] + bytes([data[i] ^ 0x08]) + data[i + 1:]
+CORRUPTIONS = {  # of a cache file's bytes
+    "truncated": lambda data: data[:len(data) // 2],
+    "garbage": lambda data: random.Random(0).randbytes(len(data)),
+    "bit-flipped": lambda data: (data[:len(data) // 2] + bytes([data[len(data) // 2] ^ 0x08])
+                                 + data[len(data) // 2 + 1:]),
+}
 
 
 @pytest.fixture(scope="module")
@@ -294,9 +267,9 @@ def clean_cache(tmp_path_factory):
 
 
 @pytest.mark.parametrize("suffix", [".nbi", ".nbc"])
-@pytest.mark.parametrize("corrupt", [_truncate, _garbage, _flip_one_bit],
-                         ids=["truncated", "garbage", "bit-flipped"])
-def test_corrupted_cache_file_is_recompiled_and_replaced(clean_cache, tmp_path, corrupt, suffix):
+@pytest.mark.parametrize("corruption", list(CORRUPTIONS))
+def test_corrupted_cache_file_is_recompiled_and_replaced(clean_cache, tmp_path, corruption,
+                                                         suffix):
     cache = str(tmp_path / "cache")
     shutil.copytree(clean_cache, cache)
     victims = [os.path.join(d, n) for d, _, names in os.walk(cache) for n in names
@@ -305,7 +278,7 @@ def test_corrupted_cache_file_is_recompiled_and_replaced(clean_cache, tmp_path, 
     with open(victims[0], "rb") as f:
         data = f.read()
     with open(victims[0], "wb") as f:
-        f.write(corrupt(data))
+        f.write(CORRUPTIONS[corruption](data))
     env = _env(NUMBA_CACHE_DIR=cache)
     healed = _run(RELU, env, cwd=cache)
     assert healed["same"]
@@ -319,9 +292,7 @@ def test_corrupted_cache_file_is_recompiled_and_replaced(clean_cache, tmp_path, 
 # ------------------------------------------------------------------ stale code
 
 SOFTMAX_CE = CACHE_STATS + """
-import json
-import numpy as np
-import fastnn
+import json, numpy as np, fastnn
 x = np.random.default_rng(0).standard_normal((30, 3))
 y = np.arange(30) % 3
 loss = float(fastnn.Activation_Softmax_Loss_CategoricalCrossentropy().forward(x, y))
@@ -357,13 +328,42 @@ def test_editing_a_helper_in_another_file_recompiles_its_callers(tmp_path):
     assert again["loss"] == after["loss"]
 
 
+RUNNING = """
+import json, sys, numpy as np, fastnn
+from fastnn.kernels import activations as A
+print("imported", flush=True)
+sys.stdin.readline()  # meanwhile the kernels are edited and another process imports them
+relu = fastnn.Activation_ReLU(); relu.forward(np.array([[-1.0, 2.0]]))
+print(json.dumps({"out": relu.output.tolist(),
+                  "misses": sum(A.relu_forward.stats.cache_misses.values())}))
+"""
+
+
+def test_process_started_before_an_edit_stays_out_of_the_cache(tmp_path):
+    """Its machine code is of the old sources: it must not be saved for the new ones."""
+    pkg = str(tmp_path / "pkg")
+    _copy_installed_layout(pkg)
+    env = _env(PYTHONPATH=pkg)
+    old = subprocess.Popen([sys.executable, "-c", RUNNING], env=env, cwd=pkg, text=True,
+                           stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        assert old.stdout.readline().strip() == "imported"
+        with open(os.path.join(pkg, "fastnn", "kernels", "vmath.py"), "a") as f:
+            f.write("# edited\n")
+        _run("import fastnn; print('{}')", env, cwd=pkg)  # restamps the cache
+        out, _ = old.communicate("go\n", timeout=600)
+    finally:
+        old.kill()
+    result = json.loads(out.strip().splitlines()[-1])
+    assert result == {"out": [[0.0, 2.0]], "misses": 1}
+    cache = os.path.join(pkg, "fastnn", "kernels", "__pycache__")
+    assert not [n for n in os.listdir(cache) if n.startswith("activations.relu_forward")]
+
+
 # ------------------------------------------------------------ NUMBA_DISABLE_JIT
 
 NO_JIT = """
-import json
-import numpy as np
-import fastnn
-import fastnn.reference as R
+import json, numpy as np, fastnn, fastnn.reference as R
 from fastnn.kernels import dense, sealed
 assert not hasattr(dense.dense_forward, "py_func"), "JIT is not disabled"
 
@@ -386,11 +386,9 @@ def run(M):
 
 worst = max(float(np.max(np.abs(g - w) / (1e-300 + np.abs(w).max())))
             for g, w in zip(run(fastnn), run(R)))
-try:
-    sealed.relu_forward(np.zeros((2, 2), np.float16), np.zeros((2, 2), np.float16))
-    refused = False
-except TypeError:
-    refused = True
+f16 = np.zeros((2, 2), np.float16)
+try: sealed.relu_forward(f16, f16); refused = False
+except TypeError: refused = True
 print(json.dumps({"worst": worst, "refused": refused}))
 """
 
