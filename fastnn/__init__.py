@@ -7,6 +7,23 @@ Switch a book script or the reader's notebook by changing one import line::
 
 ``fastnn.reference`` holds the plain NumPy twin of every class.
 """
+import importlib.util as _util
+import os as _os
+import sys as _sys
+
+# Run in a source checkout (``python -m pytest`` or ``python -m fastnn`` in the
+# repository root), the checkout's fastnn/ shadows an installed copy, and its
+# kernels are not in fastnn/kernels/ but beside it in kernels/ (setuptools maps
+# them to fastnn.kernels on install).  Load that directory as fastnn.kernels,
+# so the checkout runs with its own kernels; an installed fastnn skips this.
+_kernels = _os.path.join(_os.path.dirname(_os.path.dirname(_os.path.abspath(__file__))), "kernels")
+if not _os.path.isdir(_os.path.join(_os.path.dirname(__file__), "kernels")) \
+        and _os.path.isfile(_os.path.join(_kernels, "_jit.py")):
+    _spec = _util.spec_from_file_location(f"{__name__}.kernels", _os.path.join(
+        _kernels, "__init__.py"), submodule_search_locations=[_kernels])
+    kernels = _sys.modules[_spec.name] = _util.module_from_spec(_spec)
+    _spec.loader.exec_module(kernels)
+
 from .activations import Activation_ReLU, Activation_Softmax, ReLU, SoftMax
 from .layers import DenseLayer, Layer_Dense
 from .losses import (Activation_Softmax_Loss_CategoricalCrossentropy, CategoricalCrossEntropy,

@@ -1,7 +1,8 @@
 """The one place where kernel compilation options are chosen.
 
-* ``cache=True``: a second process loads machine code from disk instead of
-  recompiling.
+* Cached on disk: a second process loads machine code instead of recompiling
+  (``_cache.KernelCache``: a directory that works on read-only installs,
+  self-healing on corrupted files, dropped when any kernel source changes).
 * ``error_model="numpy"``: a float division by zero gives inf/NaN as in NumPy
   instead of raising ``ZeroDivisionError`` (and drops the check from loops).
 * ``reductions=True`` turns on the fastmath flags that let LLVM vectorize a
@@ -12,24 +13,59 @@
   unaffected): polynomial kernels such as ``vmath.exp_for`` run twice as fast
   and stay within 1 ulp.
 """
+import numbers
+
 import numpy as np
 from numba import njit, types
+from numba.core import config
+from numba.core.compiler_lock import global_compiler_lock
+
+from . import _cache
 
 REDUCTION_FASTMATH = frozenset({"reassoc", "contract", "nsz"})
 
 
 def kernel(fn=None, *, reductions=False, contract=False, parallel=False, inline="never"):
     """``@kernel`` / ``@kernel(reductions=True, ...)``: njit with the project's options."""
-    options = dict(cache=True, error_model="numpy", parallel=parallel, inline=inline,
+    options = dict(error_model="numpy", parallel=parallel, inline=inline,
                    fastmath=(set(REDUCTION_FASTMATH) if reductions
                              else {"contract"} if contract else False))
 
     def wrap(f):
-        dispatcher = njit(**options)(f)
+        if config.DISABLE_JIT:  # (njit would give back the Python function)
+            f = _PYTHON_STAND_INS.get(f"{f.__module__.rpartition('.')[2]}.{f.__qualname__}", f)
+            f.fastnn_options = options
+            return f
+        dispatcher = _cache.enable(njit(**options)(f))
         dispatcher.fastnn_options = options  # for sealed()
         return dispatcher
 
     return wrap(fn) if fn is not None else wrap
+
+
+# Under NUMBA_DISABLE_JIT (what one sets to step through kernels in a debugger)
+# every kernel runs as its Python function, except these three, whose bodies
+# exist only compiled: exp_for/log_for build floats from their IEEE bits with
+# LLVM intrinsics, gemm_blas calls BLAS by symbol name.  Their stand-ins compute
+# the same functions with NumPy (exp/log to rounding instead of within 1 ulp).
+def _exp_py(x, single):
+    return np.exp(np.float64(x))
+
+
+def _log_py(x, single):
+    return np.log(np.float64(x))
+
+
+def _gemm_py(a, trans_a, b, trans_b, out, accumulate):
+    product = np.matmul(a.T if trans_a else a, b.T if trans_b else b)
+    if accumulate:
+        out += product
+    else:
+        out[...] = product
+
+
+_PYTHON_STAND_INS = {"vmath.exp_for": _exp_py, "vmath.log_for": _log_py,
+                     "blas.gemm_blas": _gemm_py}
 
 
 # argument kinds of sealed(): a float array (of the signature's dtype), a
@@ -60,9 +96,20 @@ def sealed(dispatcher, kinds, ndim=2):
     (and label dtype) compiles, or loads from the cache, exactly that
     signature: a program that trains in float64 never compiles the float32
     variants (eager signatures doubled the cold compile time).
+
+    Under ``NUMBA_DISABLE_JIT=1`` the twin is a Python function that makes the
+    same checks (raising the same ``TypeError``) and calls the kernel's Python
+    function.
     """
+    if not hasattr(dispatcher, "py_func"):  # NUMBA_DISABLE_JIT: a plain function
+        return _sealed_python(dispatcher, kinds, ndim)
+    # Not cached on disk itself: it never compiles, it is handed what the public
+    # kernel compiled or loaded.
     twin = njit(**dispatcher.fastnn_options)(dispatcher.py_func)
     # (disable_compile() insists on a compiled signature; this is what it sets)
+    # The flag is never turned on again: flipping it around a compile let a
+    # second thread calling meanwhile compile arbitrary signatures, or find it
+    # turned off again and die with "compilation disabled".
     twin._can_compile = False
     search = twin._search_new_conversions
 
@@ -74,17 +121,33 @@ def sealed(dispatcher, kinds, ndim=2):
         sig = _signature_for(args, kinds, ndim)
         if sig is None:
             return False
-        if sig not in twin.overloads:
-            twin._can_compile = True
-            try:
-                twin.compile(sig)
-            finally:
-                twin._can_compile = False
+        # Compile on the public kernel (compilation enabled; it is thread-safe
+        # and finds a signature another thread compiled) and hand the result to
+        # the twin.  Numba's compiler lock is re-entrant and compile() takes it
+        # too; holding it across the test and the hand-over makes a second
+        # thread with the same signature wait here, then find it in the twin.
+        with global_compiler_lock:
+            if sig not in twin.overloads:
+                dispatcher.compile(sig)
+                twin.add_overload(dispatcher.overloads[sig])
         return search(*args)  # also installs scalar conversions (an int learning rate)
 
     twin._search_new_conversions = search_new_conversions
     twin._explain_matching_error = _no_matching_signature
     return twin
+
+
+def _sealed_python(fn, kinds, ndim):
+    """sealed() without Numba: the same argument checks, then the Python kernel."""
+    def sealed_call(*args):
+        if _signature_for(args, kinds, ndim) is None or not all(
+                isinstance(a, numbers.Real) for a, k in zip(args, kinds) if k == _FLOAT):
+            _no_matching_signature()
+        return fn(*args)
+
+    sealed_call.__name__ = sealed_call.__qualname__ = fn.__name__
+    sealed_call.__doc__ = fn.__doc__
+    return sealed_call
 
 
 def _signature_for(args, kinds, ndim):
