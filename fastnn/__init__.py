@@ -24,13 +24,15 @@ if not _os.path.isdir(_os.path.join(_os.path.dirname(__file__), "kernels")) \
     kernels = _sys.modules[_spec.name] = _util.module_from_spec(_spec)
     _spec.loader.exec_module(kernels)
 
-from .activations import Activation_ReLU, Activation_Softmax, ReLU, SoftMax
-from .layers import DenseLayer, Layer_Dense
-from .losses import (Activation_Softmax_Loss_CategoricalCrossentropy, CategoricalCrossEntropy,
-                     Loss, Loss_CategoricalCrossentropy, SoftMaxCategoricalCrossEntropy)
+from .activations import Activation_ReLU, Activation_Softmax
+from .layers import Layer_Dense
+from .losses import (Activation_Softmax_Loss_CategoricalCrossentropy, Loss,
+                     Loss_CategoricalCrossentropy)
 from .optimizers import (SGD, AdaGrad, Adam, Optimizer_Adagrad, Optimizer_Adam,
                          Optimizer_RMSprop, Optimizer_SGD, RMSProp)
 from .model import Accuracy_Categorical, Layer_Input, Model
+from .notebook import (CategoricalCrossEntropy, DenseLayer, ReLU, SoftMax,
+                       SoftMaxCategoricalCrossEntropy)
 
 __version__ = "0.1.0"
 

@@ -119,11 +119,3 @@ class Activation_Softmax:
     def predictions(self, outputs):
         """The book's (chapter 18) prediction of a softmax output: the most likely class."""
         return np.argmax(outputs, axis=1)
-
-
-class ReLU(Activation_ReLU):
-    """The notebook's spelling of :class:`Activation_ReLU`."""
-
-
-class SoftMax(Activation_Softmax):
-    """The notebook's spelling of :class:`Activation_Softmax`."""

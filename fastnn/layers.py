@@ -98,10 +98,3 @@ class Layer_Dense:
         return (dweights.astype(dot_dtype(x, d), copy=False),
                 dbiases.astype(np.sum(d[:0], axis=0).dtype, copy=False),  # ints sum as ints
                 dinputs.astype(dot_dtype(d, w), copy=False))
-
-
-class DenseLayer(Layer_Dense):
-    """The notebook's spelling: ``DenseLayer(nInputs, nNeurons)``."""
-
-    def __init__(self, nInputs, nNeurons):
-        super().__init__(nInputs, nNeurons)

@@ -150,11 +150,3 @@ class Activation_Softmax_Loss_CategoricalCrossentropy:
         if bad >= 0:
             raise label_error(y, bad, d.shape[1], "y_true")
         self.dinputs = dinputs if dinputs.dtype is dt else dinputs.astype(dt)
-
-
-class CategoricalCrossEntropy(Loss_CategoricalCrossentropy):
-    """The notebook's spelling of :class:`Loss_CategoricalCrossentropy`."""
-
-
-class SoftMaxCategoricalCrossEntropy(Activation_Softmax_Loss_CategoricalCrossentropy):
-    """The notebook's spelling of :class:`Activation_Softmax_Loss_CategoricalCrossentropy`."""
