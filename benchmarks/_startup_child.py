@@ -1,12 +1,14 @@
 """Run in a fresh process by bench_startup.py: import, then train one step.
 
-    python benchmarks/_startup_child.py IMPL WHAT DTYPE
+    python benchmarks/_startup_child.py IMPL DTYPE EXPERIMENT
 
-IMPL  fastnn | reference | torch
-WHAT  first-step  -- the seed's network, one epoch with Adam(lr=0.05, decay=5e-7)
-      seed-all    -- one epoch with each optimizer cell of the seed notebook
-                     (SGD(), SGD(decay, momentum), AdaGrad, RMSProp, Adam)
-DTYPE float32 (after nnfs.init(), as readers run it) | float64 (no nnfs.init())
+IMPL       fastnn | reference | torch
+DTYPE      float32 (after nnfs.init(), as readers run it) | float64 (no nnfs.init())
+EXPERIMENT JSON {"samples": S, "classes": C, "seed": N, "optimizers": [[NAME, KWARGS], ...]}:
+           the seed's data and the optimizers to train one epoch each with (notebook
+           names and kwargs).  bench_startup.py writes it from fastnn.experiments;
+           this process does not import fastnn unless it times it (IMPL fastnn, or
+           reference: fastnn.reference is inside the package).
 
 Prints one JSON line: seconds spent importing (numpy, nnfs and the package),
 in the training step(s), and in total since the interpreter reached this file.
@@ -16,14 +18,6 @@ import time
 T0 = time.perf_counter()
 import json  # noqa: E402
 import sys  # noqa: E402
-
-SEED_OPTIMIZERS = [
-    ("SGD", {}),
-    ("SGD", dict(decay=1e-3, momentum=0.9)),
-    ("AdaGrad", dict(decay=1e-4)),
-    ("RMSProp", dict(lr=0.02, decay=1e-5, rho=0.999)),
-    ("Adam", dict(lr=0.05, decay=5e-7)),
-]
 
 
 def notebook_epoch(mod, np, opt_name, opt_kwargs, X, y):
@@ -81,7 +75,7 @@ def torch_epoch(torch, np, opt_name, opt_kwargs, X, y):
 
 
 def main():
-    impl, what, dtype = sys.argv[1:4]
+    impl, dtype, experiment = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
     import numpy as np
     import nnfs
     from nnfs.datasets import spiral_data
@@ -95,12 +89,10 @@ def main():
 
     if dtype == "float32":
         nnfs.init()
-    else:
-        np.random.seed(0)
-    X, y = spiral_data(samples=100, classes=3)
-    configs = SEED_OPTIMIZERS if what == "seed-all" else SEED_OPTIMIZERS[-1:]
+    np.random.seed(experiment["seed"])  # (nnfs.init() seeds with 0, the seed's seed)
+    X, y = spiral_data(samples=experiment["samples"], classes=experiment["classes"])
     losses = []
-    for opt_name, kwargs in configs:
+    for opt_name, kwargs in experiment["optimizers"]:
         if impl == "torch":
             losses.append(torch_epoch(mod, np, opt_name, kwargs, X, y))
         else:

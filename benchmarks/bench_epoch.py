@@ -21,28 +21,20 @@ import fastnn
 import fastnn.reference as R
 from benchmarks._common import group_name, info, need_torch, run_benchmark, torch, torch_dtype
 from benchmarks._floor import FLOOR
+from fastnn.experiments import SEED, SEED_CONFIGS, spiral
 
-# (id, notebook class, kwargs): the seed notebook's optimizer cells
-# (SGD as its last, momentum cell; plain SGD() as its first).
-SEED_OPTIMIZERS = [
-    ("SGD()", "SGD", {}),
-    ("SGD(decay=1e-3,momentum=0.9)", "SGD", dict(decay=1e-3, momentum=0.9)),
-    ("AdaGrad(decay=1e-4)", "AdaGrad", dict(decay=1e-4)),
-    ("RMSProp(lr=0.02,decay=1e-5,rho=0.999)", "RMSProp", dict(lr=0.02, decay=1e-5, rho=0.999)),
-    ("Adam(lr=0.05,decay=5e-7)", "Adam", dict(lr=0.05, decay=5e-7)),
-]
-OPT_IDS = [o[0] for o in SEED_OPTIMIZERS]
+# The seed notebook's optimizer cells (fastnn.experiments): its first, plain SGD(), and
+# the last cell of each optimizer (SGD's is its momentum cell): five of the seven.
+SEED_OPTIMIZERS = [SEED_CONFIGS[0], *{c.class_name(): c for c in SEED_CONFIGS}.values()]
+OPT_IDS = [c.label for c in SEED_OPTIMIZERS]
 SIZE = "spiral 300x2, 2-64-3"
 
 
 def _seed_data(dtype):
-    from nnfs.datasets import spiral_data
     if dtype == "float32":
         import nnfs
         nnfs.init()  # undone after the benchmark by conftest._restore_numpy
-    else:
-        np.random.seed(0)
-    X, y = spiral_data(samples=100, classes=3)
+    X, y = spiral(seed=SEED)  # (nnfs.init() seeds with 0 too)
     assert X.dtype == np.dtype(dtype), X.dtype
     return X, y
 
@@ -153,7 +145,8 @@ def bench_seed_epoch(benchmark, opt, dtype, impl):
     """``floor``: the same loop on classes that only allocate their results and
     move the bytes each call must read and write (benchmarks/_floor.py), the
     least any per-op implementation of this API costs here."""
-    _, opt_cls, opt_kwargs = SEED_OPTIMIZERS[OPT_IDS.index(opt)]
+    cfg = SEED_OPTIMIZERS[OPT_IDS.index(opt)]
+    opt_cls, opt_kwargs = cfg.class_name(), cfg.kwargs()
     X, y = _seed_data(dtype)
     extra = {"nnfs_init": dtype == "float32"}
     if impl == "torch":

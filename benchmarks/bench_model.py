@@ -35,16 +35,16 @@ import time
 import numpy as np
 import pytest
 
-import fastnn
 import fastnn.reference as R
 
 if not __package__:  # run as a script: python benchmarks/bench_model.py
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benchmarks.bench_epoch import _seed_data, notebook_epoch  # noqa: E402
+from fastnn.experiments import (CLASSES, HIDDEN, INPUTS, SAMPLES, config, seed_model,  # noqa: E402
+                                spiral)
 
 EPOCHS_PER_CALL = 200
-SAMPLES, CLASSES, HIDDEN = 100, 3, 64
-OPTIMIZER = ("Adam", dict(lr=0.05, decay=5e-7))
+OPTIMIZER = config("Adam(lr=0.05, decay=5e-7)")
 _PATCHED = [(np, "dot"), (np, "zeros"), (np, "eye"), (np.random, "randn")]
 
 
@@ -57,19 +57,12 @@ def seed_data(dtype):
 
 def build_model(opt=OPTIMIZER):
     """The seed's network as a fastnn.Model (layers drawn from NumPy's global generator)."""
-    model = fastnn.Model()
-    for layer in (fastnn.DenseLayer(2, HIDDEN), fastnn.ReLU(), fastnn.DenseLayer(HIDDEN, CLASSES),
-                  fastnn.SoftMax()):
-        model.add(layer)
-    model.set(loss=fastnn.CategoricalCrossEntropy(), optimizer=getattr(fastnn, opt[0])(**opt[1]),
-              accuracy=fastnn.Accuracy_Categorical())
-    model.finalize()
-    return model
+    return seed_model(opt)
 
 
 def reference_loop(X, y, opt=OPTIMIZER):
     """The seed notebook's loop on the NumPy twin: ``run(epochs)`` runs that many epochs."""
-    one_epoch = notebook_epoch(R, opt[0], opt[1], X, y)
+    one_epoch = notebook_epoch(R, opt.class_name(), opt.kwargs(), X, y)
 
     def run(epochs):
         for _ in range(epochs):
@@ -78,7 +71,7 @@ def reference_loop(X, y, opt=OPTIMIZER):
     return run
 
 
-def epoch_flops(n=SAMPLES * CLASSES, sizes=(2, HIDDEN, CLASSES)):
+def epoch_flops(n=SAMPLES * CLASSES, sizes=(INPUTS, HIDDEN, CLASSES)):
     """Matrix-product FLOPs of one epoch: forward, weight gradients, and the input
     gradient of every layer but the first (2 FLOPs per multiply-add)."""
     layers = list(zip(sizes[:-1], sizes[1:]))
@@ -130,7 +123,7 @@ def _restore_numpy():
 def _info(benchmark, dtype, impl):
     benchmark.group = f"model epoch {dtype}: Model.train vs the notebook's per-op loop"
     benchmark.extra_info.update(
-        section="model", operation=f"seed epoch x{EPOCHS_PER_CALL}: Adam(lr=0.05,decay=5e-7)",
+        section="model", operation=f"seed epoch x{EPOCHS_PER_CALL}: {OPTIMIZER.label}",
         size="spiral 300x2, 2-64-3", dtype=dtype, impl=impl, epochs_per_call=EPOCHS_PER_CALL,
         openblas_coretype=os.environ.get("OPENBLAS_CORETYPE"))
 
@@ -190,10 +183,7 @@ def speed_check(epochs=10000, repeats=5, variants=("float64", "float32", "float3
         saved = [(mod, name, getattr(mod, name)) for mod, name in _PATCHED]
         try:
             if variant == "float32-plain":
-                np.random.seed(0)
-                from nnfs.datasets import spiral_data
-                X, y = spiral_data(samples=SAMPLES, classes=CLASSES)
-                X = X.astype(np.float32)
+                X, y = spiral(dtype=np.float32)
             else:
                 X, y = seed_data(variant)
             times = {"model": [], "reference": []}
@@ -232,5 +222,5 @@ def speed_check(epochs=10000, repeats=5, variants=("float64", "float32", "float3
 
 if __name__ == "__main__":
     print(f"load average {os.getloadavg()}; seed workload 2-64-3, 300 samples, "
-          f"Adam(lr=0.05, decay=5e-7), 10000 epochs per run", flush=True)
+          f"{OPTIMIZER.call()}, 10000 epochs per run", flush=True)
     speed_check()

@@ -27,10 +27,20 @@ import pytest
 
 from benchmarks._common import (HAVE_TORCH, cpu_snapshot, group_name, info, other_cpu_since,
                                 settle)
+from benchmarks.bench_epoch import SEED_OPTIMIZERS
+from fastnn.experiments import CLASSES, SAMPLES, SEED
 
 CHILD = pathlib.Path(__file__).with_name("_startup_child.py")
 WHAT = {"first-step": "import + first step (Adam)",
         "seed-all": "import + one epoch of each seed optimizer"}
+
+
+def _experiment(what):
+    """The child's workload as JSON: the seed's data and the optimizers of ``what``
+    (the child cannot import fastnn.experiments without timing fastnn's import)."""
+    configs = SEED_OPTIMIZERS if what == "seed-all" else SEED_OPTIMIZERS[-1:]
+    return json.dumps({"samples": SAMPLES, "classes": CLASSES, "seed": SEED,
+                       "optimizers": [[c.class_name(), c.kwargs()] for c in configs]})
 
 
 def _run_child(impl, what, dtype, cache_dir, out):
@@ -38,7 +48,7 @@ def _run_child(impl, what, dtype, cache_dir, out):
     if cache_dir is not None:
         env["NUMBA_CACHE_DIR"] = cache_dir
     env.pop("NUMBA_DISABLE_JIT", None)
-    p = subprocess.run([sys.executable, str(CHILD), impl, what, dtype], env=env,
+    p = subprocess.run([sys.executable, str(CHILD), impl, dtype, _experiment(what)], env=env,
                        capture_output=True, text=True)
     if p.returncode != 0:
         raise RuntimeError(f"startup child failed ({impl} {what} {dtype}):\n{p.stderr[-3000:]}")

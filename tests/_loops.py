@@ -13,65 +13,42 @@ from __future__ import annotations
 
 import numpy as np
 
-# ---------------------------------------------------------------------------
-# Names of the two spellings
-# ---------------------------------------------------------------------------
+from fastnn import experiments
+from fastnn.experiments import SEED_CONFIGS, SPELLINGS, NotebookLoop, OptimizerConfig
 
-NOTEBOOK = dict(
-    dense="DenseLayer", relu="ReLU", softmax="SoftMax", cce="CategoricalCrossEntropy",
-    combined="SoftMaxCategoricalCrossEntropy",
-    pre="preUpdateParams", update="updateParams", post="postUpdateParams",
-    lr="lr", lr_curr="lr_curr", iteration="iteration",
-)
-BOOK = dict(
-    dense="Layer_Dense", relu="Activation_ReLU", softmax="Activation_Softmax",
-    cce="Loss_CategoricalCrossentropy",
-    combined="Activation_Softmax_Loss_CategoricalCrossentropy",
-    pre="pre_update_params", update="update_params", post="post_update_params",
-    lr="learning_rate", lr_curr="current_learning_rate", iteration="iterations",
-)
-SPELLINGS = {"notebook": NOTEBOOK, "book": BOOK}
+spiral = experiments.spiral  # nnfs's spiral data from NumPy's seeded global generator
+
+NOTEBOOK = SPELLINGS["notebook"]
+BOOK = SPELLINGS["book"]
 
 # ---------------------------------------------------------------------------
 # Training configurations
 #   (id, spelling, optimizer class name, kwargs, calls pre/post hooks?)
 # ---------------------------------------------------------------------------
 
-# The seven runs of the seed notebook (chapter10-optimizers.md).  The very first
-# notebook loop (plain SGD()) does not call preUpdateParams/postUpdateParams.
-NOTEBOOK_CONFIGS = [
-    ("SGD()", "notebook", "SGD", {}, False),
-    ("SGD(decay=1e-3)", "notebook", "SGD", dict(decay=1e-3), True),
-    ("SGD(decay=1e-3,momentum=0.5)", "notebook", "SGD", dict(decay=1e-3, momentum=0.5), True),
-    ("SGD(decay=1e-3,momentum=0.9)", "notebook", "SGD", dict(decay=1e-3, momentum=0.9), True),
-    ("AdaGrad(decay=1e-4)", "notebook", "AdaGrad", dict(decay=1e-4), True),
-    ("RMSProp(lr=0.02,decay=1e-5,rho=0.999)", "notebook", "RMSProp",
-     dict(lr=0.02, decay=1e-5, rho=0.999), True),
-    ("Adam(lr=0.05,decay=5e-7)", "notebook", "Adam", dict(lr=0.05, decay=5e-7), True),
-]
+# The seven runs of the seed notebook (fastnn.experiments.SEED_CONFIGS).  The very
+# first notebook loop (plain SGD()) does not call preUpdateParams/postUpdateParams.
+NOTEBOOK_CONFIGS = [(c.label, "notebook", c.class_name("notebook"), c.kwargs("notebook"), c.hooks)
+                    for c in SEED_CONFIGS]
+
+
+def _book_only(call):
+    return OptimizerConfig(None, call)
+
 
 # The book's chapter-10 runs, plus every optimizer with its defaults (the book
-# defaults differ from the notebook's for RMSprop: learning_rate=0.001).
-BOOK_CONFIGS = [
-    ("Optimizer_SGD()", "book", "Optimizer_SGD", {}, True),
-    ("Optimizer_SGD(decay=1e-2)", "book", "Optimizer_SGD", dict(decay=1e-2), True),
-    ("Optimizer_SGD(decay=1e-3)", "book", "Optimizer_SGD", dict(decay=1e-3), True),
-    ("Optimizer_SGD(lr=1,decay=1e-3,momentum=0.5)", "book", "Optimizer_SGD",
-     dict(learning_rate=1, decay=1e-3, momentum=0.5), True),
-    ("Optimizer_SGD(lr=1,decay=1e-3,momentum=0.9)", "book", "Optimizer_SGD",
-     dict(learning_rate=1, decay=1e-3, momentum=0.9), True),
-    ("Optimizer_Adagrad()", "book", "Optimizer_Adagrad", {}, True),
-    ("Optimizer_Adagrad(decay=1e-4)", "book", "Optimizer_Adagrad", dict(decay=1e-4), True),
-    ("Optimizer_RMSprop()", "book", "Optimizer_RMSprop", {}, True),
-    ("Optimizer_RMSprop(decay=1e-4)", "book", "Optimizer_RMSprop", dict(decay=1e-4), True),
-    ("Optimizer_RMSprop(lr=0.02,decay=1e-5,rho=0.999)", "book", "Optimizer_RMSprop",
-     dict(learning_rate=0.02, decay=1e-5, rho=0.999), True),
-    ("Optimizer_Adam()", "book", "Optimizer_Adam", {}, True),
-    ("Optimizer_Adam(lr=0.02,decay=1e-5)", "book", "Optimizer_Adam",
-     dict(learning_rate=0.02, decay=1e-5), True),
-    ("Optimizer_Adam(lr=0.05,decay=5e-7)", "book", "Optimizer_Adam",
-     dict(learning_rate=0.05, decay=5e-7), True),
+# defaults differ from the notebook's for RMSprop: learning_rate=0.001): the seed's
+# seven in the book's spelling and six the notebook does not run, by optimizer.
+_SEED = SEED_CONFIGS
+BOOK_RUNS = [
+    _SEED[0], _book_only("Optimizer_SGD(decay=1e-2)"), _SEED[1], _SEED[2], _SEED[3],
+    _book_only("Optimizer_Adagrad()"), _SEED[4],
+    _book_only("Optimizer_RMSprop()"), _book_only("Optimizer_RMSprop(decay=1e-4)"), _SEED[5],
+    _book_only("Optimizer_Adam()"), _book_only("Optimizer_Adam(learning_rate=0.02, decay=1e-5)"),
+    _SEED[6],
 ]
+BOOK_CONFIGS = [(c.call("book").replace(" ", ""), "book", c.class_name("book"), c.kwargs("book"),
+                 True) for c in BOOK_RUNS]
 
 ALL_CONFIGS = NOTEBOOK_CONFIGS + BOOK_CONFIGS
 
@@ -79,95 +56,36 @@ STATE_NAMES = ("weight_momentums", "bias_momentums", "weight_cache", "bias_cache
 
 
 # ---------------------------------------------------------------------------
-# Data and initial weights
+# Initial weights
 # ---------------------------------------------------------------------------
 
-def spiral(samples=100, classes=3, seed=0):
-    """nnfs's spiral data drawn from a freshly seeded global NumPy generator."""
-    from nnfs.datasets import spiral_data
-
-    np.random.seed(seed)
-    return spiral_data(samples=samples, classes=classes)
-
-
 def initial_weights(seed=1, n_in=2, n_hidden=64, n_out=3):
-    """The reference's initial weights: 0.01 * randn, layer 1 first, then layer 2."""
-    rng = np.random.RandomState(seed)
-    w1 = 0.01 * rng.randn(n_in, n_hidden)
-    w2 = 0.01 * rng.randn(n_hidden, n_out)
-    return w1, w2
+    """The reference's initial weights (0.01 * randn, layer 1 first, then layer 2)
+    from their own generator ``RandomState(seed)``, independent of the data's."""
+    return experiments.initial_weights(np.random.RandomState(seed), (n_in, n_hidden, n_out))
 
 
 # ---------------------------------------------------------------------------
 # A network driven by the chapter-10 loop, one epoch at a time
 # ---------------------------------------------------------------------------
 
-class Run:
-    """One training run of the chapter-10 loop with the classes of ``mod``."""
+class Run(NotebookLoop):
+    """One training run of the chapter-10 loop with the classes of ``mod``, recording
+    everything observable in each epoch (:meth:`epoch_step`)."""
 
     def __init__(self, mod, spelling, opt_name, opt_kwargs, X, y, w1, w2,
                  dtype=np.float64, hooks=True, shape=(2, 64, 3)):
-        self.n = SPELLINGS[spelling]
+        super().__init__(mod, getattr(mod, opt_name)(**opt_kwargs), X, y, w1, w2,
+                         spelling=spelling, hooks=hooks, dtype=dtype, shape=shape)
+        self.n = self.names
         self.mod = mod
-        n = self.n
-        self.X = X
-        self.y = y
-        if w1 is None:
-            # the layers' own initial weights, drawn from NumPy's global generator
-            self.dense1 = getattr(mod, n["dense"])(*shape[0:2])
-            self.activation1 = getattr(mod, n["relu"])()
-            self.dense2 = getattr(mod, n["dense"])(*shape[1:3])
-        else:
-            self.dense1 = getattr(mod, n["dense"])(w1.shape[0], w1.shape[1])
-            self.activation1 = getattr(mod, n["relu"])()
-            self.dense2 = getattr(mod, n["dense"])(w2.shape[0], w2.shape[1])
-            # same initial parameters for every implementation (user code may assign them)
-            self.dense1.weights = np.array(w1, dtype=dtype, copy=True)
-            self.dense1.biases = np.zeros((1, w1.shape[1]), dtype=dtype)
-            self.dense2.weights = np.array(w2, dtype=dtype, copy=True)
-            self.dense2.biases = np.zeros((1, w2.shape[1]), dtype=dtype)
-        self.loss_activation = getattr(mod, n["combined"])()
-        self.optimizer = getattr(mod, opt_name)(**opt_kwargs)
-        self.hooks = hooks
         self.epoch = 0
-
-    @property
-    def layers(self):
-        return (self.dense1, self.dense2)
 
     def lr_curr(self):
         return getattr(self.optimizer, self.n["lr_curr"])
 
     def iteration(self):
         return getattr(self.optimizer, self.n["iteration"])
-
-    def forward(self):
-        self.dense1.forward(self.X)
-        self.activation1.forward(self.dense1.output)
-        self.dense2.forward(self.activation1.output)
-        loss = self.loss_activation.forward(self.dense2.output, self.y)
-        predictions = np.argmax(self.loss_activation.output, axis=1)
-        y = self.y
-        if len(y.shape) == 2:
-            y = np.argmax(y, axis=1)
-        accuracy = np.mean(predictions == y)
-        return loss, accuracy
-
-    def backward(self):
-        la = self.loss_activation
-        la.backward(la.output, self.y)
-        self.dense2.backward(la.dinputs)
-        self.activation1.backward(self.dense2.dinputs)
-        self.dense1.backward(self.activation1.dinputs)
-
-    def update(self):
-        n, opt = self.n, self.optimizer
-        if self.hooks:
-            getattr(opt, n["pre"])()
-        getattr(opt, n["update"])(self.dense1)
-        getattr(opt, n["update"])(self.dense2)
-        if self.hooks:
-            getattr(opt, n["post"])()
 
     def epoch_step(self):
         """One epoch.  Returns a record of everything observable in it."""
@@ -500,33 +418,10 @@ for epoch in range(10001):
     optimizer.post_update_params()
 """
 
-# The optimizer lines of the seed notebook's seven cells, in order.
-NOTEBOOK_OPTIMIZERS = [
-    "SGD()",
-    "SGD(decay=1e-3)",
-    "SGD(decay=1e-3, momentum=0.5)",
-    "SGD(decay=1e-3, momentum=0.9)",
-    "AdaGrad(decay=1e-4)",
-    "RMSProp(lr=0.02, decay=1e-5, rho=0.999)",
-    "Adam(lr=0.05, decay=5e-7)",
-]
-
-# The optimizer lines of the book's chapter-10 runs (plus the defaults).
-BOOK_OPTIMIZERS = [
-    "Optimizer_SGD()",
-    "Optimizer_SGD(decay=1e-2)",
-    "Optimizer_SGD(decay=1e-3)",
-    "Optimizer_SGD(learning_rate=1, decay=1e-3, momentum=0.5)",
-    "Optimizer_SGD(learning_rate=1, decay=1e-3, momentum=0.9)",
-    "Optimizer_Adagrad(decay=1e-4)",
-    "Optimizer_RMSprop(decay=1e-4)",
-    "Optimizer_RMSprop(learning_rate=0.02, decay=1e-5, rho=0.999)",
-    "Optimizer_Adam(learning_rate=0.02, decay=1e-5)",
-    "Optimizer_Adam(learning_rate=0.05, decay=5e-7)",
-    "Optimizer_Adagrad()",
-    "Optimizer_RMSprop()",
-    "Optimizer_Adam()",
-]
+# The optimizer lines of the seed notebook's seven cells, in order, and of the
+# book's chapter-10 runs (plus the defaults), as the readers' loops write them.
+NOTEBOOK_OPTIMIZERS = [c.call("notebook") for c in SEED_CONFIGS]
+BOOK_OPTIMIZERS = [c.call("book") for c in BOOK_RUNS]
 
 # What precedes the loop: the seed's preface (less matplotlib/timeit, unused by
 # the loops) and the book's preamble.  ``{import_line}`` is the one line that

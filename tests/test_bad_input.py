@@ -21,6 +21,7 @@ import pytest
 
 import fastnn
 from fastnn import reference
+from fastnn.experiments import SEED_CONFIGS, OptimizerConfig, config
 
 N, NIN, NOUT, C = 5, 7, 4, 3
 ERRORS = (ValueError, TypeError)
@@ -277,17 +278,14 @@ def test_failed_loss_forward_keeps_previous_output():
 # Optimizers
 # ---------------------------------------------------------------------------
 
-OPTIMIZERS = [
-    ("SGD", dict(decay=1e-3)),
-    ("SGD", dict(decay=1e-3, momentum=0.9)),
-    ("AdaGrad", dict(decay=1e-4)),
-    ("RMSProp", dict(lr=0.02, decay=1e-5, rho=0.999)),
-    ("Adam", dict(lr=0.05, decay=5e-7)),
-    ("Optimizer_SGD", dict(learning_rate=1, decay=1e-3, momentum=0.5)),
-    ("Optimizer_Adagrad", {}),
-    ("Optimizer_RMSprop", {}),
-    ("Optimizer_Adam", {}),
-]
+# The seed's seven optimizers (fastnn.experiments, notebook spelling), its SGD with
+# momentum in the book's spelling (an integer learning_rate=1), and the book's
+# stateful optimizers with their defaults.
+_BOOK_CONFIGS = [config("SGD(decay=1e-3, momentum=0.5)")] + [
+    OptimizerConfig(None, f"{name}()")
+    for name in ("Optimizer_Adagrad", "Optimizer_RMSprop", "Optimizer_Adam")]
+OPTIMIZERS = ([(c.class_name("notebook"), c.kwargs("notebook")) for c in SEED_CONFIGS]
+              + [(c.class_name("book"), c.kwargs("book")) for c in _BOOK_CONFIGS])
 _opt_ids = [f"{n}({','.join(f'{k}={v}' for k, v in kw.items())})" for n, kw in OPTIMIZERS]
 STATE_OF = {
     "SGD": ("weight_momentums", "bias_momentums"), "Optimizer_SGD": ("weight_momentums", "bias_momentums"),

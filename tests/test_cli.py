@@ -1,19 +1,25 @@
-"""``fastnn compare`` (console script and ``python -m fastnn``), on few epochs."""
+"""``fastnn compare`` (console script and ``python -m fastnn``), on few epochs, and the
+command's manners as a Unix tool (exit statuses, closed and broken streams, Ctrl-C)."""
 from __future__ import annotations
 
 import os
 import pathlib
 import re
 import shutil
+import signal
+import stat
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
 
-from fastnn import cli
+import fastnn.reference as R
+from fastnn import cli, experiments
+from fastnn.experiments import SEED_CONFIGS, OptimizerConfig
 
-LABELS = [c[0] for c in cli.CONFIGS]
+LABELS = [c.label for c in SEED_CONFIGS]
 NUM = r"(\d+\.\d+)"
 ROW_FULL = re.compile(rf"^(\S+)\s+{NUM}\s+{NUM}\s+{NUM}\s+{NUM}\s+{NUM}\s+{NUM}\s+{NUM}x$")
 ROW_FAST = re.compile(rf"^(\S+)\s+{NUM}\s+{NUM}\s+{NUM}$")
@@ -32,12 +38,11 @@ def reference_run(epochs, dtype, seed=0):
     """The seed notebook's loop on the NumPy twin, on the data and initial weights
     ``fastnn compare`` says it uses: NumPy's global generator seeded, spiral data
     first, then dense1's and dense2's weights."""
-    X, y, w1, w2 = cli._data(100, seed, np.dtype(dtype))
+    X, y, w1, w2 = experiments.seed_data(100, seed, np.dtype(dtype))
     results = {}
-    for label, opt_name, kwargs in cli.CONFIGS:
-        losses, accs, _ = cli.run_reference(opt_name, kwargs, X, y, w1, w2, epochs,
-                                            lambda n: None)
-        results[label] = (accs[-1], losses[-1])
+    for cfg in SEED_CONFIGS:
+        losses, accs, _ = experiments.run_notebook_loop(R, cfg, X, y, w1, w2, epochs)
+        results[cfg.label] = (accs[-1], losses[-1])
     return results
 
 
@@ -88,7 +93,8 @@ def test_compare_plot_without_matplotlib(tmp_path, capsys, monkeypatch):
     png = tmp_path / "curves.png"
     assert cli.main(["compare", "--epochs", "5", "--plot", str(png)]) == 2
     captured = capsys.readouterr()
-    assert "needs matplotlib" in captured.err and "pip install 'fastnn[plot]'" in captured.err
+    assert "needs matplotlib" in captured.err and "pip install matplotlib" in captured.err
+    assert "pip install -e '.[plot]'" in captured.err
     assert captured.out == "" and not png.exists()  # refused before training anything
 
 
@@ -109,11 +115,282 @@ def _run(cmd):
 
 def test_console_script_and_module():
     """The installed ``fastnn`` script and ``python -m fastnn`` both run the comparison."""
-    script = shutil.which("fastnn", path=str(pathlib.Path(sys.executable).parent))
-    assert script, "the fastnn console script is not installed next to this Python"
+    script = _script()
     for cmd in ([script, "compare", "--epochs", "8", "--no-reference"],
                 [sys.executable, "-m", "fastnn", "compare", "--epochs", "8"]):
         proc = _run(cmd)
         assert proc.returncode == 0, proc.stderr
         rows = table_rows(proc.stdout, ROW_FAST if "--no-reference" in cmd else ROW_FULL)
         assert list(rows) == LABELS, proc.stdout
+
+
+# ----------------------------------------------------------------------------- the table
+
+def test_seed_configs_spell_the_same_optimizer_both_ways():
+    """Each seed configuration's notebook call and book call build the same optimizer
+    (the reference keeps the book's attribute names in both spellings)."""
+    assert len(SEED_CONFIGS) == 7
+    for cfg in SEED_CONFIGS:
+        nb, book = cfg.make(R, "notebook"), cfg.make(R, "book")
+        assert type(nb).__name__ == cfg.class_name("notebook")
+        assert vars(nb) == vars(book), cfg.label
+
+
+def test_optimizer_config_reads_its_kwargs_from_the_call():
+    cfg = OptimizerConfig("RMSProp(lr=0.02, decay=1e-5, rho=0.999)", None)
+    assert cfg.label == "RMSProp(lr=0.02,decay=1e-5,rho=0.999)"
+    assert cfg.kwargs() == {"lr": 0.02, "decay": 1e-5, "rho": 0.999}
+    cfg.kwargs()["lr"] = 5          # a fresh dict each time
+    assert cfg.kwargs()["lr"] == 0.02
+    with pytest.raises(ValueError, match="no 'book' spelling"):
+        cfg.kwargs("book")
+    with pytest.raises(ValueError, match=r"'SGD\(0\.5\)' is not of the form"):
+        OptimizerConfig("SGD(0.5)", None)
+
+
+# ----------------------------------------------------------------------------- usage errors
+
+@pytest.mark.parametrize("option,value,expected", [
+    ("--seed", "-1", "must be 0..4294967295 (NumPy's seeds), got -1"),
+    ("--seed", "1.5", "expected an integer, got '1.5'"),
+    ("--seed", str(2**32), "must be 0..4294967295 (NumPy's seeds), got 4294967296"),
+    ("--epochs", str(10**15), f"must be 1..{cli.MAX_EPOCHS} (the per-epoch history of each run "
+                              f"is kept in memory), got {10**15}"),
+    ("--samples", str(10**9), f"must be 1..{cli.MAX_SAMPLES} (the data and the activations"),
+])
+def test_out_of_range_options_are_usage_errors(option, value, expected, capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["compare", option, value])
+    assert info.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "usage: fastnn compare" in captured.err
+    assert f"argument {option}: {expected}" in captured.err, captured.err
+
+
+def _script():
+    script = shutil.which("fastnn", path=str(pathlib.Path(sys.executable).parent))
+    assert script, "the fastnn console script is not installed next to this Python"
+    return script
+
+
+def _popen(cmd, **env):
+    """Start ``cmd`` with pipes.  SIGINT goes back to its default in the child: a shell
+    without job control starts background commands with SIGINT ignored, and Python
+    then never raises KeyboardInterrupt."""
+    return subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=dict(os.environ, PYTHONIOENCODING="utf-8", **env),
+        cwd=pathlib.Path(__file__).resolve().parent,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
+def _clean(err):
+    assert "Traceback" not in err and "Exception ignored" not in err, err
+
+
+def test_usage_error_in_a_process():
+    proc = _run([_script(), "compare", "--seed", "-1"])
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.startswith("usage: fastnn compare")
+    assert "argument --seed: must be 0..4294967295" in proc.stderr
+    _clean(proc.stderr)
+
+
+# ----------------------------------------------------------------------------- streams
+
+@pytest.mark.parametrize("epochs", ["3", "1000000"])
+def test_stdout_reader_gone_exits_141_quietly(epochs):
+    """``fastnn compare | head -1``: the reader takes one line and exits.  The run
+    ends with 141 (128 + SIGPIPE) and no traceback, at the table's write (3 epochs)
+    or early, without training on (10**6 epochs: minutes if it did)."""
+    proc = _popen([_script(), "compare", "--epochs", epochs, "--no-reference"])
+    try:
+        assert proc.stdout.readline().startswith("fastnn compare:")
+        proc.stdout.close()
+        start = time.monotonic()
+        proc.wait(timeout=60)
+        err = proc.stderr.read()
+    finally:
+        proc.kill()
+    assert proc.returncode == 141, err
+    assert time.monotonic() - start < 60
+    _clean(err)
+
+
+def test_closed_stdout_is_refused_before_training():
+    proc = _run(["sh", "-c", 'exec "$0" "$@" >&-', _script(), "compare", "--epochs", "2"])
+    assert proc.returncode == 1
+    assert proc.stderr == ("fastnn: standard output is closed: nowhere to write the results "
+                           "(redirect it to a file or to /dev/null)\n")
+
+
+def test_closed_stderr_still_gives_the_results():
+    proc = _run(["sh", "-c", 'exec "$0" "$@" 2>&-', _script(), "compare", "--epochs", "2",
+                 "--no-reference"])
+    assert proc.returncode == 0
+    assert list(table_rows(proc.stdout, ROW_FAST)) == LABELS, proc.stdout
+    proc = _run(["sh", "-c", 'exec "$0" "$@" 2>&-', _script(), "compare", "--seed", "-1"])
+    assert proc.returncode == 2 and proc.stdout == ""
+
+
+def test_ctrl_c_exits_130_with_one_line():
+    proc = _popen([_script(), "compare", "--epochs", "1000000", "--no-reference"])
+    try:
+        assert proc.stdout.readline().startswith("fastnn compare:")  # training starts now
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert err.endswith("fastnn: interrupted\n")
+    _clean(err)
+
+
+def test_cold_cache_says_it_is_compiling(tmp_path):
+    """A first run (empty Numba cache) says so on stderr before it compiles; then
+    interrupted, so the test does not wait for the whole compilation."""
+    proc = _popen([_script(), "compare", "--epochs", "2", "--no-reference"],
+                  NUMBA_CACHE_DIR=str(tmp_path))
+    try:
+        lines = []
+        for line in proc.stderr:
+            lines.append(line)
+            if "compiling" in line:
+                break
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert lines and lines[-1] == "fastnn: compiling kernels, first run only...\n", lines
+    assert proc.returncode == 130
+
+
+def test_warm_cache_says_nothing():
+    cmd = [_script(), "compare", "--epochs", "2", "--no-reference"]
+    _run(cmd)  # fills the cache, if this is the checkout's first run
+    proc = _run(cmd)
+    assert proc.returncode == 0 and proc.stderr == ""
+
+
+def test_runs_under_python_OO():
+    """No help text comes from a docstring (None under -OO)."""
+    proc = _run([sys.executable, "-OO", "-m", "fastnn", "compare", "--help"])
+    assert proc.returncode == 0, proc.stderr
+    assert "The seed notebook (chapter 10" in proc.stdout
+    proc = _run([sys.executable, "-OO", "-m", "fastnn", "compare", "--epochs", "2",
+                 "--no-reference"])
+    assert proc.returncode == 0, proc.stderr
+    assert list(table_rows(proc.stdout, ROW_FAST)) == LABELS
+
+
+def test_version():
+    import platform
+    from importlib import metadata
+
+    import numba
+
+    proc = _run([_script(), "--version"])
+    assert proc.returncode == 0 and proc.stderr == ""
+    assert proc.stdout == (f"fastnn {metadata.version(cli.DIST)} ({cli.DIST}; numpy "
+                           f"{metadata.version('numpy')}, numba {numba.__version__}, "
+                           f"Python {platform.python_version()})\n")
+    assert metadata.version(cli.DIST) == __import__("fastnn").__version__
+
+
+@pytest.mark.parametrize("fail,message", [
+    ("seed_data", "fastnn: out of memory: try fewer --epochs or --samples\n"),
+    ("plot_curves", "fastnn: cannot write {png}: No space left on device\n"),
+])
+def test_runtime_errors_exit_1_with_one_line(fail, message, tmp_path, capsys, monkeypatch):
+    pytest.importorskip("matplotlib")
+    exc = MemoryError() if fail == "seed_data" else OSError(28, "No space left on device")
+
+    def boom(*args, **kwargs):
+        raise exc
+
+    monkeypatch.setattr(experiments, fail, boom)
+    png = tmp_path / "c.png"
+    assert cli.main(["compare", "--epochs", "2", "--no-reference", "--plot", str(png)]) == 1
+    assert capsys.readouterr().err == message.format(png=png)
+
+
+# ----------------------------------------------------------------------------- --plot
+
+def _plot_usage_error(target, capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["compare", "--epochs", "5", "--plot", str(target)])
+    captured = capsys.readouterr()
+    assert info.value.code == 2
+    assert captured.out == "", "trained before refusing the --plot file"
+    assert "usage: fastnn compare" in captured.err
+    return captured.err.splitlines()[-1]
+
+
+@pytest.mark.parametrize("case,problem", [
+    ("missing directory", "No such file or directory"),
+    ("under a file", "Not a directory"),
+    ("a directory", "Is a directory"),
+])
+def test_plot_file_checked_before_training(case, problem, tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    (tmp_path / "file.txt").write_text("x")
+    (tmp_path / "dir.png").mkdir()
+    target = {"missing directory": tmp_path / "no-such-dir" / "c.png",
+              "under a file": tmp_path / "file.txt" / "c.png",
+              "a directory": tmp_path / "dir.png"}[case]
+    assert _plot_usage_error(target, capsys) == (
+        f"fastnn compare: error: argument --plot: cannot write {target}: {problem}")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only directories")
+def test_plot_into_read_only_directory(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(stat.S_IRUSR | stat.S_IXUSR)
+    try:
+        line = _plot_usage_error(ro / "c.png", capsys)
+    finally:
+        ro.chmod(stat.S_IRWXU)
+    assert line.endswith(f"cannot write {ro / 'c.png'}: Permission denied")
+
+
+def test_plot_unknown_format(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    line = _plot_usage_error(tmp_path / "c.xyz", capsys)
+    assert f"argument --plot: {tmp_path / 'c.xyz'}: unknown image format 'xyz'" in line
+    assert "png" in line and "svg" in line
+
+
+def test_plot_check_leaves_files_as_they_were(tmp_path):
+    pytest.importorskip("matplotlib")
+    new, old = tmp_path / "new.png", tmp_path / "old.svg"
+    old.write_text("keep")
+    assert cli.plot_target(str(new)) == (str(new), "png") and not new.exists()
+    assert cli.plot_target(str(old)) == (str(old), "svg") and old.read_text() == "keep"
+
+
+def test_plot_without_extension_reports_the_file_written(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    assert cli.main(["compare", "--epochs", "5", "--no-reference", "--plot",
+                     str(tmp_path / "curves")]) == 0
+    png = tmp_path / "curves.png"
+    assert f"\nwrote {png}\n" in capsys.readouterr().out
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["curves.png"]
+
+
+def test_plot_keeps_a_bounded_number_of_points(tmp_path, capsys, monkeypatch):
+    pytest.importorskip("matplotlib")
+    monkeypatch.setattr(cli, "PLOT_POINTS", 4)
+    kept = []
+    real = experiments.plot_curves
+    monkeypatch.setattr(experiments, "plot_curves",
+                        lambda path, fmt, epochs, curves, title: (
+                            kept.append((epochs, curves)), real(path, fmt, epochs, curves, title)))
+    assert cli.main(["compare", "--epochs", "10", "--plot", str(tmp_path / "c.png")]) == 0
+    epochs, curves = kept[0]
+    assert epochs.tolist() == [1, 4, 7, 10]
+    assert all(len(a) == 4 for _, fast, ref in curves for a in (*fast, *ref))

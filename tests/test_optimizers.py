@@ -8,6 +8,7 @@ import pytest
 
 import fastnn
 import fastnn.reference as R
+from fastnn.experiments import config
 from conftest import (FLOATS, OPTIMIZER_SIGNATURES, SPELLINGS, STATE_NAMES,
                       Params, assert_sum_close, assert_ulp_close, fast_and_ref,
                       rand)
@@ -22,20 +23,26 @@ KIND_OF = {**{v: k for k, v in BOOK_OPT.items()},
            **{v: k for k, v in NB_OPT.items()}}
 NB_KWARG = {"learning_rate": "lr", "beta_1": "beta1", "beta_2": "beta2"}
 
+def _seed(label):
+    """Book-spelling kwargs of one of the seed's configurations (fastnn.experiments)."""
+    return config(label).kwargs("book")
+
+
 # (id, kind, book-spelling kwargs); the notebook spelling renames the kwargs.
+# The seed's configurations come from fastnn.experiments; the others widen the net.
 CONFIGS = [
     ("sgd-defaults", "sgd", {}),
-    ("sgd-decay", "sgd", dict(decay=1e-3)),
-    ("sgd-int-lr-momentum", "sgd", dict(learning_rate=1, decay=1e-3, momentum=0.9)),
+    ("sgd-decay", "sgd", _seed("SGD(decay=1e-3)")),
+    ("sgd-int-lr-momentum", "sgd", _seed("SGD(decay=1e-3, momentum=0.9)")),
     ("sgd-momentum", "sgd", dict(learning_rate=0.5, decay=0.1, momentum=0.5)),
     ("adagrad-defaults", "adagrad", {}),
-    ("adagrad-decay", "adagrad", dict(decay=1e-4)),
+    ("adagrad-decay", "adagrad", _seed("AdaGrad(decay=1e-4)")),
     ("adagrad-eps", "adagrad", dict(learning_rate=0.5, decay=0.05, epsilon=1e-5)),
     ("rmsprop-defaults", "rmsprop", {}),
-    ("rmsprop-seed", "rmsprop", dict(learning_rate=0.02, decay=1e-5, rho=0.999)),
+    ("rmsprop-seed", "rmsprop", _seed("RMSProp(lr=0.02, decay=1e-5, rho=0.999)")),
     ("rmsprop-rho", "rmsprop", dict(learning_rate=1.0, rho=0.5, epsilon=1e-5, decay=0.1)),
     ("adam-defaults", "adam", {}),
-    ("adam-seed", "adam", dict(learning_rate=0.05, decay=5e-7)),
+    ("adam-seed", "adam", _seed("Adam(lr=0.05, decay=5e-7)")),
     ("adam-betas", "adam", dict(learning_rate=0.02, decay=1e-5, beta_1=0.8, beta_2=0.99)),
     ("adam-eps", "adam", dict(decay=0.1, epsilon=1e-5)),
 ]
@@ -177,8 +184,8 @@ def test_attribute_spellings_are_one_value(name):
 
 @pytest.mark.parametrize("spelling", BOTH)
 @pytest.mark.parametrize("kind,kwargs,expected", [
-    ("sgd", dict(decay=1e-3), 0.09091735612328393),
-    ("adam", dict(learning_rate=0.05, decay=5e-7), 0.04975126853296942),
+    ("sgd", _seed("SGD(decay=1e-3)"), 0.09091735612328393),
+    ("adam", _seed("Adam(lr=0.05, decay=5e-7)"), 0.04975126853296942),
 ])
 def test_lr_column_is_exact(kind, kwargs, expected, spelling):
     """The seed's printed lr: after 10000 pre/post hook pairs (the value the
