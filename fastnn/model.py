@@ -30,7 +30,6 @@ from ._blas_threads import blas_threads_for
 from . import workspace as W
 from .kernels import network as N
 from .kernels import train as K
-from .layers import Layer_Dense  # noqa: F401  (re-exported for old imports)
 from .losses import Activation_Softmax_Loss_CategoricalCrossentropy
 from .metrics import Accuracy, Accuracy_Categorical, History
 from .optimizers import _Optimizer

@@ -12,7 +12,6 @@ import numpy as np
 
 from ._arrays import as_array, label_error
 from .kernels import network as N
-from .plan import describe
 
 __all__ = ["Buffers", "workspace", "prepare_inputs", "prepare_data", "check_layers",
            "fresh_state"]

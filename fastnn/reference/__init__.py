@@ -1,0 +1,40 @@
+"""The independent NumPy twin of fastnn, used by the tests and benchmarks.
+
+These are the plain NumPy classes of *Neural Networks from Scratch in Python*
+(chapter 10 state), written exactly as the book does the math, in both
+spellings:
+
+* book API: ``Layer_Dense``, ``Activation_ReLU``, ``Activation_Softmax``,
+  ``Loss``, ``Loss_CategoricalCrossentropy``,
+  ``Activation_Softmax_Loss_CategoricalCrossentropy``, ``Optimizer_SGD``,
+  ``Optimizer_Adagrad``, ``Optimizer_RMSprop``, ``Optimizer_Adam``;
+* notebook API: ``DenseLayer``, ``ReLU``, ``SoftMax``, ``Loss``,
+  ``CategoricalCrossEntropy``, ``SoftMaxCategoricalCrossEntropy``, ``SGD``,
+  ``AdaGrad``, ``RMSProp``, ``Adam``.
+
+This package (one module per part of the book: layers, activations,
+losses, optimizers) imports nothing but NumPy and never uses fastnn's kernels: it is
+the yardstick fastnn is measured against.  ``np.dot``, ``np.zeros``,
+``np.eye`` and ``np.random.randn`` are looked up on the ``np`` module at call
+time, so ``nnfs.init()``'s monkey-patching affects this code exactly as it
+affects a reader's own.
+"""
+
+__all__ = [
+    # book API
+    "Layer_Dense", "Activation_ReLU", "Activation_Softmax", "Loss",
+    "Loss_CategoricalCrossentropy",
+    "Activation_Softmax_Loss_CategoricalCrossentropy",
+    "Optimizer_SGD", "Optimizer_Adagrad", "Optimizer_RMSprop", "Optimizer_Adam",
+    # notebook API
+    "DenseLayer", "ReLU", "SoftMax", "CategoricalCrossEntropy",
+    "SoftMaxCategoricalCrossEntropy", "SGD", "AdaGrad", "RMSProp", "Adam",
+]
+
+from .layers import DenseLayer, Layer_Dense  # noqa: E402
+from .activations import Activation_ReLU, Activation_Softmax, ReLU, SoftMax  # noqa: E402
+from .losses import (Activation_Softmax_Loss_CategoricalCrossentropy,  # noqa: E402
+                     CategoricalCrossEntropy, Loss, Loss_CategoricalCrossentropy,
+                     SoftMaxCategoricalCrossEntropy)
+from .optimizers import (SGD, AdaGrad, Adam, Optimizer_Adagrad, Optimizer_Adam,  # noqa: E402
+                         Optimizer_RMSprop, Optimizer_SGD, RMSProp)

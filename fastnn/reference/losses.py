@@ -1,0 +1,76 @@
+"""The book's losses, as the book writes them.
+
+Part of the NumPy twin ``fastnn.reference``: see its docstring.
+"""
+import numpy as np
+
+from .activations import Activation_Softmax, SoftMax
+
+
+class Loss:
+
+    def calculate(self, output, y):
+        sample_losses = self.forward(output, y)
+        data_loss = np.mean(sample_losses)
+        return data_loss
+
+
+class Loss_CategoricalCrossentropy(Loss):
+
+    def forward(self, y_pred, y_true):
+        samples = len(y_pred)
+        # clip both ends: log(0) is -inf, and clipping only the low end
+        # would bias the mean towards a perfect prediction
+        y_pred_clipped = np.clip(y_pred, 1e-7, 1 - 1e-7)
+
+        if len(y_true.shape) == 1:
+            correct_confidences = y_pred_clipped[range(samples), y_true]
+        elif len(y_true.shape) == 2:
+            correct_confidences = np.sum(y_pred_clipped * y_true, axis=1)
+
+        negative_log_likelihoods = -np.log(correct_confidences)
+        return negative_log_likelihoods
+
+    def backward(self, dvalues, y_true):
+        samples = len(dvalues)
+        labels = len(dvalues[0])
+
+        if len(y_true.shape) == 1:
+            y_true = np.eye(labels)[y_true]
+
+        self.dinputs = -y_true / dvalues
+        self.dinputs = self.dinputs / samples
+
+
+class CategoricalCrossEntropy(Loss_CategoricalCrossentropy):
+    pass
+
+
+class Activation_Softmax_Loss_CategoricalCrossentropy:
+
+    def __init__(self):
+        self.activation = Activation_Softmax()
+        self.loss = Loss_CategoricalCrossentropy()
+
+    def forward(self, inputs, y_true):
+        self.activation.forward(inputs)
+        self.output = self.activation.output
+        return self.loss.calculate(self.output, y_true)
+
+    def backward(self, dvalues, y_true):
+        samples = len(dvalues)
+
+        if len(y_true.shape) == 2:
+            y_true = np.argmax(y_true, axis=1)
+
+        self.dinputs = dvalues.copy()
+        self.dinputs[range(samples), y_true] -= 1
+        self.dinputs = self.dinputs / samples
+
+
+class SoftMaxCategoricalCrossEntropy(
+        Activation_Softmax_Loss_CategoricalCrossentropy):
+
+    def __init__(self):
+        self.activation = SoftMax()
+        self.loss = CategoricalCrossEntropy()
