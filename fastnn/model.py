@@ -18,21 +18,18 @@ loss of ``registry.HEADS``, categorical accuracy, and any optimizer of
 ``registry.OPTIMIZERS``.  ``X`` is converted to the layers' dtype.
 """
 import math
-import threading
 import time
-import weakref
 
 import numba
 import numpy as np
 
-from . import registry
 from ._blas_threads import blas_threads_for
 from . import workspace as W
 from .kernels import network as N
 from .kernels import train as K
 from .losses import Activation_Softmax_Loss_CategoricalCrossentropy
 from .metrics import Accuracy, Accuracy_Categorical, History
-from .optimizers import _Optimizer
+from .optimizer_plan import lock_for, lr_column, optimizer_run, python_schedule
 from .plan import build_plan, check_widths
 
 __all__ = ["Model", "Layer_Input", "Accuracy", "Accuracy_Categorical", "History"]
@@ -48,78 +45,6 @@ class Layer_Input:
 
     def forward(self, inputs, training=False):
         self.output = inputs
-
-
-def _number(opt, name):
-    value = getattr(opt, name)
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer,
-                                                                     np.floating)):
-        raise TypeError(f"optimizer.{name} must be a real number, got {value!r}")
-    return float(value)
-
-
-def _optimizer_run(opt):
-    """``(spec, hyper array)`` for the compiled loop; raises on an optimizer it cannot run."""
-    spec = registry.optimizer_spec(opt)
-    if spec is None:
-        raise TypeError(f"Model.set(optimizer=...) needs one of fastnn's optimizers "
-                        f"({registry.names(registry.OPTIMIZERS)}, or SGD/AdaGrad/RMSProp/Adam), "
-                        f"got {type(opt).__module__}.{type(opt).__name__}")
-    for hook, base in (("update_params", spec.cls), ("pre_update_params", _Optimizer),
-                       ("post_update_params", _Optimizer)):
-        if getattr(type(opt), hook) is not getattr(base, hook):
-            raise TypeError(
-                f"{type(opt).__name__} overrides {hook}(); Model.train runs the built-in "
-                f"{spec.cls.__name__} rule in compiled code and cannot call Python overrides")
-    hyper = np.zeros(K.N_HYPER, np.float64)
-    for name, slot in spec.hyper:
-        hyper[slot] = _number(opt, name)
-    _number(opt, "current_learning_rate")
-    iteration = opt.iterations
-    if isinstance(iteration, bool) or not isinstance(iteration, (int, np.integer)) \
-            or iteration < 0:
-        raise TypeError(f"optimizer.iterations must be a non-negative integer, got {iteration!r}")
-    return spec, hyper
-
-
-def _python_schedule(opt):
-    """Whether the learning-rate schedule must be computed in Python, as the
-    per-op ``pre_update_params`` computes it: when a NumPy scalar type other
-    than float64 takes part (NumPy's promotion then rounds differently from
-    float64 arithmetic), or a negative decay can divide by zero (Python raises
-    ZeroDivisionError; compiled code would go on with an infinite rate)."""
-    lr, decay = opt.learning_rate, opt.decay
-    return (type(lr) not in (int, float, np.float64) or type(decay) not in (int, float, np.float64)
-            or (decay and decay < 0))
-
-
-def _lr_column(opt, iteration, epochs):
-    """The per-op schedule for the next ``epochs`` epochs, and the error that
-    stops it (the per-op ``pre_update_params`` raising at that epoch), if any."""
-    column = np.empty(epochs, np.float64)
-    lr = opt.current_learning_rate
-    for e in range(epochs):
-        try:
-            if opt.decay:
-                lr = opt.learning_rate * (1. / (1. + opt.decay * (iteration + e)))
-        except ArithmeticError as exc:
-            return column[:e], lr, exc
-        column[e] = lr
-    return column, lr, None
-
-
-_optimizer_locks = weakref.WeakKeyDictionary()
-_locks_lock = threading.Lock()
-
-
-def _lock_for(opt):
-    """One lock per optimizer object: two threads training with one optimizer
-    (one model, or two models sharing it) take turns instead of losing updates."""
-    with _locks_lock:
-        lock = _optimizer_locks.get(opt)
-        if lock is None:
-            lock = _optimizer_locks[opt] = threading.Lock()
-        return lock
 
 
 def _positive_int(value, name, allow_none=False, allow_zero=False):
@@ -176,7 +101,7 @@ class Model:
         if not isinstance(self.accuracy, Accuracy_Categorical) or self.accuracy.binary:
             raise TypeError(f"Model supports Accuracy_Categorical() (binary=False), got "
                             f"{self.accuracy!r}")
-        _optimizer_run(self.optimizer)
+        optimizer_run(self.optimizer)
         plan = build_plan(self.layers, self.loss)
         self._plan = plan
 
@@ -217,7 +142,7 @@ class Model:
         epochs = _positive_int(epochs, "epochs", allow_zero=True)
         print_every = _positive_int(print_every, "print_every", allow_none=True)
         opt = self.optimizer
-        spec, hyper = _optimizer_run(opt)
+        spec, hyper = optimizer_run(opt)
         dt = self._dtype(plan)
         data = W.prepare_data(X, y, dt, plan, "X", "y")
         if validation_data is not None:
@@ -231,7 +156,7 @@ class Model:
         history = History(np.arange(1, epochs + 1), np.empty(epochs), np.empty(epochs),
                           np.empty(epochs))
         if epochs:
-            with _lock_for(opt):
+            with lock_for(opt):
                 done = self._done = 0
                 try:
                     with blas_threads_for(plan.max_madds(data.x.shape[0])):
@@ -328,7 +253,7 @@ class Model:
         bufs = W.Buffers(plan, dt, spec.weight_state, spec.bias_state)
         net = bufs.network()
         ws = W.workspace(plan, data.x.shape[0], dt)
-        python_schedule = _python_schedule(opt)
+        in_python = python_schedule(opt)
         no_column = np.empty(0, np.float64)
         progress = np.empty(K.N_PROGRESS, np.float64)  # (nnfs.init() makes np.zeros float32)
         _launch_threads()
@@ -341,8 +266,8 @@ class Model:
                     min(epochs, (done // print_every + 1) * print_every)
                 count = self._slice_epochs(stop - done)
                 column, error = no_column, None
-                if python_schedule:
-                    column, lr_py, error = _lr_column(opt, opt.iterations, count)
+                if in_python:
+                    column, _, error = lr_column(opt, opt.iterations, count)
                     count = len(column)
                 progress[:] = (opt.current_learning_rate, opt.iterations, 0, -1)
                 bufs.gather()
@@ -356,7 +281,7 @@ class Model:
                     raise ValueError(f"label y[{int(progress[K.P_BAD_LABEL])}] out of range")
                 if count:
                     self._epoch_seconds = (time.perf_counter() - started) / count
-                done = self._sync(bufs, progress, opt, done, python_schedule)
+                done = self._sync(bufs, progress, opt, done, in_python)
                 pending = False
                 if error is not None:
                     raise error
@@ -370,11 +295,11 @@ class Model:
                     callback(done)
         finally:
             if pending:
-                done = self._sync(bufs, progress, opt, done, python_schedule)
+                done = self._sync(bufs, progress, opt, done, in_python)
         W.leave_attributes(plan, self, ws, bufs, data.x)
         return done
 
-    def _sync(self, bufs, progress, opt, done, python_schedule):
+    def _sync(self, bufs, progress, opt, done, in_python):
         """Put a compiled call's results on the layers and the optimizer
         (idempotent: safe to repeat after an interrupt)."""
         ran = int(progress[K.P_EPOCHS])
@@ -383,7 +308,7 @@ class Model:
             opt.iterations = int(progress[K.P_ITERATION])
             if opt.decay:
                 lr_curr = float(progress[K.P_LR_CURR])
-                if python_schedule:  # keep the per-op value's own type
+                if in_python:  # keep the per-op value's own type
                     lr_curr = opt.learning_rate * (1. / (1. + opt.decay * (opt.iterations - 1)))
                 opt.current_learning_rate = lr_curr
             progress[K.P_EPOCHS] = 0
