@@ -125,7 +125,8 @@ class Model:
               callback=None):
         """Train on the full batch ``(X, y)`` for ``epochs`` epochs.
 
-        Prints the book's line ``epoch: N, acc: A, loss: L, lr: R`` after every
+        Prints the book's chapter-18 line ``epoch: N, acc: A, loss: L (data_loss: D,
+        reg_loss: R), lr: LR`` after every
         ``print_every``-th epoch (``print_every=None``: never).  The epochs in
         between run in compiled calls of at most about ``SLICE_SECONDS`` each,
         so that Ctrl-C stops training promptly, leaving the layers, the
@@ -288,8 +289,11 @@ class Model:
                 if done < stop:
                     continue  # a time slice ended between two prints
                 if verbose and print_every is not None and done % print_every == 0:
+                    # the chapter-18 line; the layers the compiled loop takes carry no
+                    # regularization, so the loss is all data loss
+                    loss = history.loss[done - 1]
                     print(f"epoch: {done}, acc: {history.accuracy[done - 1]:.3f}, "
-                          f"loss: {history.loss[done - 1]:.3f}, "
+                          f"loss: {loss:.3f} (data_loss: {loss:.3f}, reg_loss: {0.0:.3f}), "
                           f"lr: {opt.current_learning_rate}")
                 if callback is not None:
                     callback(done)

@@ -36,7 +36,8 @@ F64_RTOL, F64_ATOL = 1e-9, 1e-12
 F32_EPOCHS = 10
 F32_RTOL, F32_ATOL, F32_ATOL_SCALE = 5e-4, 1e-6, 5e-4
 
-LINE = re.compile(r"^epoch: (\d+), acc: (\d\.\d{3}), loss: (\d+\.\d{3}), lr: (\S+)$")
+LINE = re.compile(r"^epoch: (\d+), acc: (\d\.\d{3}), loss: (\d+\.\d{3}) "
+                  r"\(data_loss: (\d+\.\d{3}), reg_loss: 0\.000\), lr: (\S+)$")
 
 _nb_ids = [c[0] for c in NOTEBOOK_CONFIGS]
 
@@ -327,7 +328,8 @@ def test_prints_the_books_line_every_print_every_epochs(capsys):
         assert m.group(2) == f"{history.accuracy[epoch - 1]:.3f}"
         assert m.group(3) == f"{history.loss[epoch - 1]:.3f}"
         # the rate that epoch's update used, printed as the optimizer's float
-        assert m.group(4) == f"{0.05 * (1. / (1. + 5e-7 * (epoch - 1)))}"
+        assert m.group(4) == m.group(3)  # no regularization: all data loss
+        assert m.group(5) == f"{0.05 * (1. / (1. + 5e-7 * (epoch - 1)))}"
     assert calls == [10, 20, 25]  # one compiled call per print, plus the rest
     assert opt.iterations == 25
 
@@ -337,7 +339,7 @@ def test_printed_lr_without_decay_is_the_optimizers_own_value(capsys):
     model, _, _, opt = make_model(cfg)
     model.train(X64, Y, epochs=2, print_every=1)
     lines = capsys.readouterr().out.splitlines()
-    assert [LINE.match(l).group(4) for l in lines] == ["1", "1"]  # as the book prints it
+    assert [LINE.match(l).group(5) for l in lines] == ["1", "1"]  # as the book prints it
     assert opt.current_learning_rate == 1 and type(opt.current_learning_rate) is int
 
 
@@ -382,8 +384,9 @@ def test_seed_known_values_under_nnfs_init(nnfs_init, capsys):
         model.train(X, y, epochs=1)
         model.train(X, y, epochs=9999, print_every=9999)
         first, last = capsys.readouterr().out.splitlines()
-        assert first == f"epoch: 1, acc: 0.360, loss: 1.099, lr: {opt.lr}"
-        assert LINE.match(last).group(4) == lr_10000
+        assert first == (f"epoch: 1, acc: 0.360, loss: 1.099 (data_loss: 1.099, "
+                         f"reg_loss: 0.000), lr: {opt.lr}")
+        assert LINE.match(last).group(5) == lr_10000
         assert opt.iterations == 10000
 
 
