@@ -24,6 +24,7 @@ import numba
 import numpy as np
 
 from ._blas_threads import blas_threads_for
+from . import persistence as P
 from . import workspace as W
 from .kernels import network as N
 from .kernels import train as K
@@ -216,6 +217,49 @@ class Model:
             for lo, hi in slices:
                 K.predict_batch(net, ws, x[lo:hi], out[lo:hi])
         return out
+
+    # -- parameters and files (the book's chapters 21-22) -------------------------
+
+    def get_parameters(self):
+        """``[(weights, biases), ...]`` of the trainable layers, as the book's."""
+        return P.get_parameters(self._trainable("get_parameters"))
+
+    def set_parameters(self, parameters):
+        """Give the trainable layers these ``(weights, biases)``; checks all first."""
+        P.set_parameters(self._trainable("set_parameters"), parameters)
+
+    def save_parameters(self, path):
+        P.save_parameters(self._trainable("save_parameters"), path)
+
+    def load_parameters(self, path):
+        """Load a parameters file (the book's format: also one the book's code wrote)."""
+        P.load_parameters(self._trainable("load_parameters"), path)
+
+    def save(self, path):
+        """Pickle the model as the book does, without per-batch arrays (and
+        without fastnn's plan, which is rebuilt on load)."""
+        P.save_model(self, path)
+
+    @staticmethod
+    def load(path):
+        return P.load_model(path, Model)
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_plan"] = None  # rebuilt from the layers on load
+        state["_epoch_seconds"] = None
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        if getattr(self, "trainable_layers", None) is not None and self.loss is not None:
+            self._plan = build_plan(self.layers, self.loss)
+
+    def _trainable(self, what):
+        layers = getattr(self, "trainable_layers", None)
+        if layers is None:
+            raise RuntimeError(f"Model.{what}() called before Model.finalize()")
+        return layers
 
     # -- internals ---------------------------------------------------------------
 
