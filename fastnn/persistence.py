@@ -70,14 +70,19 @@ def save_parameters(layers, path):
         pickle.dump(get_parameters(layers), f)
 
 
-def load_parameters(layers, path):
+def _unpickle(path, what):
+    """The object pickled in ``path``; a ValueError naming ``what`` it should
+    have been when the file is no pickle (truncated, corrupt, another format)."""
     try:
         with open(path, "rb") as f:
-            parameters = pickle.load(f)
+            return pickle.load(f)
     except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError,
             ValueError, TypeError) as exc:
-        raise ValueError(f"{path} is not a parameters file (the pickle of "
-                         f"Model.get_parameters()): {type(exc).__name__}: {exc}") from None
+        raise ValueError(f"{path} is not {what}: {type(exc).__name__}: {exc}") from None
+
+
+def load_parameters(layers, path):
+    parameters = _unpickle(path, "a parameters file (the pickle of Model.get_parameters())")
     set_parameters(layers, parameters, source=str(path))
 
 
@@ -99,12 +104,7 @@ def save_model(model, path):
 
 def load_model(path, cls):
     """The book's ``Model.load``; refuses a file that is not a model of ``cls``."""
-    try:
-        with open(path, "rb") as f:
-            model = pickle.load(f)
-    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError,
-            ValueError, TypeError) as exc:
-        raise ValueError(f"{path} is not a saved model: {type(exc).__name__}: {exc}") from None
+    model = _unpickle(path, "a saved model")
     if not isinstance(model, cls):
         raise TypeError(f"{path} holds a {type(model).__module__}.{type(model).__name__}, "
                         f"not a {cls.__module__}.{cls.__name__}")
