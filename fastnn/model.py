@@ -18,9 +18,7 @@ loss of ``registry.HEADS``, categorical accuracy, and any optimizer of
 ``registry.OPTIMIZERS``.  ``X`` is converted to the layers' dtype.
 """
 import math
-import time
 
-import numba
 import numpy as np
 
 from ._blas_threads import blas_threads_for
@@ -30,15 +28,12 @@ from .kernels import network as N
 from .kernels import train as K
 from .losses import Activation_Softmax_Loss_CategoricalCrossentropy
 from .metrics import Accuracy, Accuracy_Categorical, History
-from .optimizer_plan import lock_for, lr_column, optimizer_run, python_schedule
+from .optimizer_plan import lock_for, optimizer_run
 from .plan import build_plan, check_widths
+from .runner import Runner
 
 __all__ = ["Model", "Layer_Input", "Accuracy", "Accuracy_Categorical", "History"]
 
-# A compiled call runs at most about this long, so that Ctrl-C takes effect
-# promptly (Python handles signals between calls) and leaves the layers, the
-# optimizer and the history consistent with each other.
-SLICE_SECONDS = 0.25
 
 
 class Layer_Input:
@@ -122,28 +117,36 @@ class Model:
         else:
             self.softmax_classifier_output = None
 
-    def train(self, X, y, *, epochs=1, print_every=1, validation_data=None, verbose=True,
-              callback=None):
-        """Train on the full batch ``(X, y)`` for ``epochs`` epochs.
+    def train(self, X, y, *, epochs=1, batch_size=None, print_every=1, validation_data=None,
+              verbose=True, callback=None):
+        """Train on ``(X, y)`` for ``epochs`` epochs, as the book's ``Model.train``.
 
-        Prints the book's chapter-18 line ``epoch: N, acc: A, loss: L (data_loss: D,
-        reg_loss: R), lr: LR`` after every
-        ``print_every``-th epoch (``print_every=None``: never).  The epochs in
-        between run in compiled calls of at most about ``SLICE_SECONDS`` each,
-        so that Ctrl-C stops training promptly, leaving the layers, the
-        optimizer and ``model.history`` consistent with the epochs done.
-        ``verbose=False`` silences the prints, and ``callback(epochs_done)`` is
-        called at each print point and at the end (e.g. to move a progress bar).  With
-        ``validation_data=(X_val, y_val)`` the model is evaluated after
-        training, as in the book.
+        Without ``batch_size`` (chapter 18) every epoch is one step on all the
+        data, and the line ``epoch: N, acc: A, loss: L (data_loss: D, reg_loss:
+        R), lr: LR`` is printed every ``print_every`` epochs.  With
+        ``batch_size`` (chapter 19 on) each epoch prints ``epoch: N``, then
+        ``step: S, ...`` every ``print_every`` steps and at its last step, then
+        ``training, ...`` with the epoch's accumulated loss and accuracy, and
+        validates on ``validation_data`` if given.  ``print_every=None`` prints
+        no epoch (chapter 18) or step (chapter 19) lines; ``verbose=False``
+        prints nothing.
 
-        Returns this call's :class:`History`; ``model.history`` accumulates all calls.
-        Raises before any parameter changes on a bad model or bad data.
+        Steps run in compiled calls of at most about a quarter of a second, so
+        Ctrl-C stops training promptly, leaving the layers, the optimizer and
+        ``model.history`` consistent with the steps done.  ``callback(epochs)``
+        is called at each print point and at the end (chapter 18), or after
+        each epoch (chapter 19).  Returns this call's :class:`History` (a row
+        per epoch); ``model.history`` accumulates all calls.  Raises before any
+        parameter changes on a bad model or bad data.
         """
         plan = self._require_finalized("train")
         epochs = _positive_int(epochs, "epochs", allow_zero=True)
+        batch_size = _positive_int(batch_size, "batch_size", allow_none=True)
         print_every = _positive_int(print_every, "print_every", allow_none=True)
         opt = self.optimizer
+        if opt is None:
+            raise ValueError("Model has no optimizer: call model.set(optimizer=...) and "
+                             "model.finalize() before train()")
         spec, hyper = optimizer_run(opt)
         dt = self._dtype(plan)
         data = W.prepare_data(X, y, dt, plan, "X", "y")
@@ -157,22 +160,80 @@ class Model:
 
         history = History(np.arange(1, epochs + 1), np.empty(epochs), np.empty(epochs),
                           np.empty(epochs))
+        run = None
         if epochs:
-            with lock_for(opt):
-                done = self._done = 0
+            rows = data.x.shape[0] if batch_size is None else min(batch_size, data.x.shape[0])
+            with lock_for(opt), blas_threads_for(plan.max_madds(rows)):
+                run = Runner(self, plan, spec, hyper, data, batch_size or max(1, data.x.shape[0]))
+                done = 0
                 try:
-                    with blas_threads_for(plan.max_madds(data.x.shape[0])):
-                        done = self._run(plan, spec, hyper, data, epochs, print_every,
-                                         verbose, callback, history)
+                    if batch_size is None:
+                        done = self._epochs(run, epochs, print_every, verbose, callback, history)
+                    else:
+                        done = self._batches(run, epochs, print_every, validation_data,
+                                             verbose, callback, history)
                 finally:
                     # also after Ctrl-C: the history holds the epochs the layers hold
                     if done < epochs:
-                        done = self._done
+                        done = self._epochs_done
                         history = History(*(c[:done] for c in history.as_dict().values()))
                     self.history = self.history._followed_by(history)
-        if validation_data is not None:
+                run.leave_attributes()
+        if validation_data is not None and batch_size is None:
             self.evaluate(*validation_data, verbose=verbose)
         return history
+
+    def _epochs(self, run, epochs, print_every, verbose, callback, history):
+        """Chapter 18: full-batch epochs, a line every ``print_every`` epochs."""
+        self._epochs_done = done = 0
+        sums = np.zeros(4, np.float64)
+        while done < epochs:
+            stop = epochs if print_every is None else \
+                min(epochs, (done // print_every + 1) * print_every)
+            try:
+                run.run(0, stop - done, history.loss[done:], history.accuracy[done:],
+                        history.lr[done:], sums)
+            finally:
+                self._epochs_done = done = run.steps
+            if verbose and print_every is not None and done % print_every == 0:
+                # the layers the compiled loop takes carry no regularization
+                print(_line(f"epoch: {done}", history.accuracy[done - 1],
+                            history.loss[done - 1], 0.0, run.opt.current_learning_rate))
+            if callback is not None:
+                callback(done)
+        return done
+
+    def _batches(self, run, epochs, print_every, validation_data, verbose, callback, history):
+        """Chapter 19 on: mini-batch steps; step, training and validation lines."""
+        say = print if verbose else (lambda *a: None)
+        per_epoch = run.steps_per_epoch
+        loss, acc, lr = (np.empty(per_epoch) for _ in range(3))
+        self._epochs_done = 0
+        for epoch in range(1, epochs + 1):
+            say(f"epoch: {epoch}")
+            sums = np.zeros(4, np.float64)
+            step = 0
+            while step < per_epoch:
+                if print_every is None:
+                    stop = per_epoch - 1
+                else:  # the book prints at step 0, every print_every-th and the last
+                    stop = min(per_epoch - 1, -(-step // print_every) * print_every)
+                run.run(step, stop - step + 1, loss[step:], acc[step:], lr[step:], sums)
+                if print_every is not None:
+                    say(_line(f"step: {stop}", acc[stop], loss[stop], 0.0,
+                              run.opt.current_learning_rate))
+                step = stop + 1
+            history.loss[epoch - 1] = sums[0] / sums[1]
+            history.accuracy[epoch - 1] = sums[2] / sums[3]
+            history.lr[epoch - 1] = lr[per_epoch - 1]
+            self._epochs_done = epoch
+            say(_line("training", history.accuracy[epoch - 1], history.loss[epoch - 1], 0.0,
+                      run.opt.current_learning_rate))
+            if validation_data is not None:
+                self.evaluate(*validation_data, batch_size=run.batch_size, verbose=verbose)
+            if callback is not None:
+                callback(epoch)
+        return epochs
 
     def evaluate(self, X_val, y_val, *, batch_size=None, verbose=True):
         """Loss and accuracy on ``(X_val, y_val)`` without training; prints the
@@ -279,106 +340,11 @@ class Model:
     def _dtype(plan):
         return W.model_dtype(plan)
 
-    def _slice_epochs(self, remaining):
-        if self._epoch_seconds is None:
-            return min(remaining, 8)
-        return min(remaining, max(1, int(SLICE_SECONDS / max(self._epoch_seconds, 1e-9))))
 
-    def _run(self, plan, spec, hyper, data, epochs, print_every, verbose, callback, history):
-        """Train ``epochs`` epochs in bounded compiled calls; returns the epochs done."""
-        opt = self.optimizer
-        dt = data.x.dtype
-        # the state the per-op optimizer would create on its first update
-        for layer in plan.dense:
-            if W.fresh_state(layer, spec.weight_state):
-                for name in spec.weight_state:
-                    setattr(layer, name, np.zeros_like(layer.weights))
-                for name in spec.bias_state:
-                    setattr(layer, name, np.zeros_like(layer.biases))
-        bufs = W.Buffers(plan, dt, spec.weight_state, spec.bias_state)
-        net = bufs.network()
-        ws = W.workspace(plan, data.x.shape[0], dt)
-        in_python = python_schedule(opt)
-        no_column = np.empty(0, np.float64)
-        progress = np.empty(K.N_PROGRESS, np.float64)  # (nnfs.init() makes np.zeros float32)
-        _launch_threads()
-
-        self._done = done = 0
-        pending = False  # buffers hold epochs the layers do not have yet
-        try:
-            while done < epochs:
-                stop = epochs if print_every is None else \
-                    min(epochs, (done // print_every + 1) * print_every)
-                count = self._slice_epochs(stop - done)
-                column, error = no_column, None
-                if in_python:
-                    column, _, error = lr_column(opt, opt.iterations, count)
-                    count = len(column)
-                progress[:] = (opt.current_learning_rate, opt.iterations, 0, -1)
-                bufs.gather()
-                pending = True
-                started = time.perf_counter()
-                if count:
-                    K.train_epochs(net, ws, data, spec.code, hyper, column, count, progress,
-                                   history.loss[done:], history.accuracy[done:],
-                                   history.lr[done:])
-                if progress[K.P_BAD_LABEL] >= 0:  # unreachable: labels were checked
-                    raise ValueError(f"label y[{int(progress[K.P_BAD_LABEL])}] out of range")
-                if count:
-                    self._epoch_seconds = (time.perf_counter() - started) / count
-                done = self._sync(bufs, progress, opt, done, in_python)
-                pending = False
-                if error is not None:
-                    raise error
-                if done < stop:
-                    continue  # a time slice ended between two prints
-                if verbose and print_every is not None and done % print_every == 0:
-                    # the chapter-18 line; the layers the compiled loop takes carry no
-                    # regularization, so the loss is all data loss
-                    loss = history.loss[done - 1]
-                    print(f"epoch: {done}, acc: {history.accuracy[done - 1]:.3f}, "
-                          f"loss: {loss:.3f} (data_loss: {loss:.3f}, reg_loss: {0.0:.3f}), "
-                          f"lr: {opt.current_learning_rate}")
-                if callback is not None:
-                    callback(done)
-        finally:
-            if pending:
-                done = self._sync(bufs, progress, opt, done, in_python)
-        W.leave_attributes(plan, self, ws, bufs, data.x)
-        return done
-
-    def _sync(self, bufs, progress, opt, done, in_python):
-        """Put a compiled call's results on the layers and the optimizer
-        (idempotent: safe to repeat after an interrupt)."""
-        ran = int(progress[K.P_EPOCHS])
-        if ran:
-            bufs.scatter()
-            opt.iterations = int(progress[K.P_ITERATION])
-            if opt.decay:
-                lr_curr = float(progress[K.P_LR_CURR])
-                if in_python:  # keep the per-op value's own type
-                    lr_curr = opt.learning_rate * (1. / (1. + opt.decay * (opt.iterations - 1)))
-                opt.current_learning_rate = lr_curr
-            progress[K.P_EPOCHS] = 0
-        self._done = done + ran
-        return self._done
-
-
-_threads_launched = False
-
-
-def _launch_threads():
-    """Start Numba's thread pool before the first compiled loop runs.
-
-    The loop is a cached serial function that calls the optimizers'
-    ``parallel=True`` kernels; older Numba releases do not start the pool
-    when such a caller is loaded from the cache (numba issue 8578; 0.68 does),
-    and a large layer's update would then crash.  ``get_num_threads`` starts it
-    (once per process; a no-op where Numba does it itself)."""
-    global _threads_launched
-    if not _threads_launched:
-        numba.get_num_threads()
-        _threads_launched = True
+def _line(head, accuracy, loss, reg_loss, lr):
+    """The book's chapter 18-19 progress line (``loss`` is the data loss)."""
+    return (f"{head}, acc: {accuracy:.3f}, loss: {loss + reg_loss:.3f} (data_loss: "
+            f"{loss:.3f}, reg_loss: {reg_loss:.3f}), lr: {lr}")
 
 
 def _slices(n, batch_size):

@@ -1,6 +1,6 @@
 """A sequential model's training loop, evaluation and inference, in compiled code.
 
-``train_epochs`` runs full-batch epochs of the book's ``Model.train`` --
+``train_steps`` runs training steps of the book's ``Model.train`` --
 forward, loss, accuracy, backward, learning-rate decay and optimizer step --
 without returning to Python, and records each epoch's loss, accuracy and
 learning rate.  The network comes as the tables and flat buffers of
@@ -17,8 +17,8 @@ from numba import prange
 
 from ._jit import kernel
 from .activations import softmax_forward
-from .network import (C_DOUT, H_CLASSES, H_KIND, H_PROBS, LOSS_SOFTMAX_CCE, accuracy, backward,
-                      forward, loss_backward, loss_forward, predictions_of, slot)
+from .network import (C_DOUT, H_CLASSES, H_KIND, H_PROBS, LOSS_SOFTMAX_CCE, Data, accuracy,
+                      backward, forward, loss_backward, loss_forward, predictions_of, slot)
 from .optimizers import (CHUNK, adagrad_rule, adam_rule, n_chunks, rmsprop_rule,
                          sgd_momentum_rule, sgd_rule)
 
@@ -102,54 +102,76 @@ def optimizer_step(opt_kind, hyper, lr_curr, iteration, net):
 
 
 @kernel
-def train_epochs(net, ws, data, opt_kind, hyper, lr_column, epochs, progress, hist_loss,
-                 hist_acc, hist_lr):
-    """Run ``epochs`` full-batch epochs from the state in ``progress``.
+def batch_of(data, step, batch_size):
+    """Rows ``step * batch_size`` on of ``data`` (the book's ``X[step*bs:(step+1)*bs]``)
+    as C-contiguous views; ``step`` counts within an epoch."""
+    lo = step * batch_size
+    hi = min(data.x.shape[0], lo + batch_size)
+    onehot = data.onehot[lo:hi] if data.onehot.shape[0] > 0 else data.onehot
+    return Data(data.x[lo:hi], data.labels[lo:hi], onehot)
 
-    Each epoch is the book's: forward, loss, accuracy, backward, then
+
+@kernel
+def train_steps(net, ws, data, opt_kind, hyper, lr_column, batch_size, first, count,
+                progress, hist_loss, hist_acc, hist_lr, sums):
+    """Run ``count`` training steps from step ``first`` (counted from the start of
+    the run: step ``s`` trains on batch ``s % steps_per_epoch``), from the state
+    in ``progress``.
+
+    Each step is the book's: forward, loss, accuracy, backward, then
     ``pre_update_params`` (``lr_curr = lr * (1. / (1. + decay * iteration))``
-    when decay is non-zero, or ``lr_column[e]`` when the caller computed the
+    when decay is non-zero, or ``lr_column[c]`` when the caller computed the
     schedule itself), one update of every parameter, ``post_update_params``
-    (``iteration += 1``).  ``hist_*[e]`` receive epoch ``e``'s loss and
-    accuracy (before its update) and the learning rate its update used.
-    ``progress`` is updated after every epoch; a label out of range stops
-    the first epoch before any parameter is written (``P_BAD_LABEL``).
-    All but the call's last epoch run the fused table; the last runs the
-    plain one, so the workspace holds every op's output and gradient.
+    (``iteration += 1``).  Full-batch training is ``batch_size`` = all rows
+    (one step per epoch).  ``hist_*[c]`` receive step ``c``'s loss and
+    accuracy (before its update) and the learning rate its update used;
+    ``sums`` accumulates the book's per-epoch ``accumulated_sum``/``_count``
+    of losses and accuracies (``[loss sum, rows, correct, rows]``).
+    ``progress`` is updated after every step; a label out of range stops the
+    call before its step writes any parameter (``P_BAD_LABEL``).  All but the
+    call's last step run the fused table; the last runs the plain one, so the
+    workspace holds every op's output and gradient.
     """
     lr = hyper[H_LR]
     decay = hyper[H_DECAY]
     lr_curr = progress[P_LR_CURR]
     iteration = int(progress[P_ITERATION])
-    x = data.x
-    n = x.shape[0]
-    probs = slot(ws.acts, n, net.head[H_PROBS], net.head[H_CLASSES])
-    # (written out here, not in a helper: each level of calls costs compile
-    # time, since LLVM optimizes every caller again with its callees linked in)
-    for e in range(epochs):
-        ops = net.fused if e < epochs - 1 else net.plain
+    n_rows = data.x.shape[0]
+    per_epoch = max(1, (n_rows + batch_size - 1) // batch_size)
+    # (the step is written out here, not in a helper: each level of calls costs
+    # compile time, since LLVM optimizes every caller again with its callees linked in)
+    for c in range(count):
+        batch = batch_of(data, (first + c) % per_epoch, batch_size)
+        x = batch.x
+        n = x.shape[0]
+        ops = net.fused if c < count - 1 else net.plain
+        probs = slot(ws.acts, n, net.head[H_PROBS], net.head[H_CLASSES])
         last = forward(ops, net.params, x, ws.acts)
-        loss, bad = loss_forward(net.head, last, data.labels, data.onehot, probs,
+        loss, bad = loss_forward(net.head, last, batch.labels, batch.onehot, probs,
                                  ws.sample_losses)
         if bad >= 0:
-            progress[P_BAD_LABEL] = bad
+            progress[P_BAD_LABEL] = bad + (first + c) % per_epoch * batch_size
             return
-        acc = accuracy(predictions_of(net.head, last, probs), data.labels)
+        acc = accuracy(predictions_of(net.head, last, probs), batch.labels)
         dlast = slot(ws.dacts, n, ops[ops.shape[0] - 1, C_DOUT], net.head[H_CLASSES])
-        loss_backward(net.head, last, data.labels, data.onehot, probs, dlast)
+        loss_backward(net.head, last, batch.labels, batch.onehot, probs, dlast)
         backward(ops, net.params, net.grads, x, ws.acts, ws.dacts)
         if lr_column.size:
-            lr_curr = lr_column[e]
+            lr_curr = lr_column[c]
         elif decay != 0.0:
             lr_curr = lr * (1. / (1. + decay * iteration))
-        hist_loss[e] = loss
-        hist_acc[e] = acc
-        hist_lr[e] = lr_curr
+        hist_loss[c] = loss
+        hist_acc[c] = acc
+        hist_lr[c] = lr_curr
+        sums[0] += loss * n
+        sums[1] += n
+        sums[2] += acc * n
+        sums[3] += n
         optimizer_step(opt_kind, hyper, lr_curr, iteration, net)
         iteration += 1
         progress[P_LR_CURR] = lr_curr
         progress[P_ITERATION] = iteration
-        progress[P_EPOCHS] = e + 1
+        progress[P_EPOCHS] = c + 1
 
 
 @kernel

@@ -220,5 +220,5 @@ def test_every_depth_runs_on_one_compiled_loop_per_dtype():
         for dtype in (np.float64, np.float32):
             model, _ = make_model(fastnn.Optimizer_Adam(learning_rate=0.05), arch, dtype)
             model.train(X.astype(dtype), y, epochs=2, verbose=False)
-    signatures = {str(sig) for sig in K.train_epochs.signatures}
+    signatures = {str(sig) for sig in K.train_steps.signatures}
     assert len(signatures) == 2, signatures

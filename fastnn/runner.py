@@ -1,0 +1,131 @@
+"""One compiled training run of a ``Model``: bounded calls, state kept consistent.
+
+A ``Runner`` owns the flat buffers and the workspace of one ``Model.train``
+call and runs training steps in calls of ``kernels.train.train_steps`` of at
+most about ``SLICE_SECONDS`` each.  Python handles signals between calls, so
+Ctrl-C takes effect promptly; the compiled loop writes its progress (steps
+done, iteration, learning rate) after every step, and whatever ends a call --
+its end, an error, an interrupt -- the layers and the optimizer are given
+exactly the steps that call did (``sync``, idempotent).
+"""
+import time
+
+import numba
+import numpy as np
+
+from . import workspace as W
+from .kernels import train as K
+from .optimizer_plan import lr_column, python_schedule
+
+SLICE_SECONDS = 0.25
+
+
+class Runner:
+
+    def __init__(self, model, plan, spec, hyper, data, batch_size):
+        self.model, self.plan, self.spec, self.hyper = model, plan, spec, hyper
+        self.data, self.batch_size = data, batch_size
+        self.opt = opt = model.optimizer
+        dt = data.x.dtype
+        # the state the per-op optimizer would create on its first update
+        for layer in plan.dense:
+            if W.fresh_state(layer, spec.weight_state):
+                for name in spec.weight_state:
+                    setattr(layer, name, np.zeros_like(layer.weights))
+                for name in spec.bias_state:
+                    setattr(layer, name, np.zeros_like(layer.biases))
+        self.bufs = W.Buffers(plan, dt, spec.weight_state, spec.bias_state)
+        self.net = self.bufs.network()
+        self.ws = W.workspace(plan, min(batch_size, data.x.shape[0]) or 1, dt)
+        self.in_python = python_schedule(opt)
+        self.no_column = np.empty(0, np.float64)
+        self.progress = np.empty(K.N_PROGRESS, np.float64)  # (nnfs.init(): np.zeros is float32)
+        self.steps = 0     # steps done in this run
+        self.last_batch = None
+        _launch_threads()
+
+    def _slice(self, remaining):
+        seconds = self.model._epoch_seconds
+        if seconds is None:
+            return min(remaining, 8)
+        return min(remaining, max(1, int(SLICE_SECONDS / max(seconds, 1e-9))))
+
+    def run(self, first, count, loss, accuracy, lr, sums):
+        """Run ``count`` steps from within-epoch step ``first``; ``loss[c]``,
+        ``accuracy[c]``, ``lr[c]`` receive step ``c``'s values."""
+        opt, progress = self.opt, self.progress
+        done, pending = 0, False
+        try:
+            while done < count:
+                k = self._slice(count - done)
+                column, error = self.no_column, None
+                if self.in_python:
+                    column, _, error = lr_column(opt, opt.iterations, k)
+                    k = len(column)
+                progress[:] = (opt.current_learning_rate, opt.iterations, 0, -1)
+                self.bufs.gather()
+                pending = True
+                started = time.perf_counter()
+                if k:
+                    K.train_steps(self.net, self.ws, self.data, self.spec.code, self.hyper,
+                                  column, self.batch_size, first + done, k, progress,
+                                  loss[done:], accuracy[done:], lr[done:], sums)
+                    self.model._epoch_seconds = (time.perf_counter() - started) / k
+                if progress[K.P_BAD_LABEL] >= 0:  # unreachable: labels were checked
+                    raise ValueError(f"label y[{int(progress[K.P_BAD_LABEL])}] out of range")
+                done += self.sync()
+                pending = False
+                if error is not None:
+                    raise error
+        finally:
+            if pending:
+                self.sync()
+        self.last_batch = (first + count - 1) % self.steps_per_epoch
+        return done
+
+    @property
+    def steps_per_epoch(self):
+        n = self.data.x.shape[0]
+        return max(1, -(-n // self.batch_size))
+
+    def sync(self):
+        """Put a compiled call's results on the layers and the optimizer;
+        returns the steps it did (0 when repeated)."""
+        progress, opt = self.progress, self.opt
+        ran = int(progress[K.P_EPOCHS])
+        if ran:
+            self.bufs.scatter()
+            opt.iterations = int(progress[K.P_ITERATION])
+            if opt.decay:
+                lr_curr = float(progress[K.P_LR_CURR])
+                if self.in_python:  # keep the per-op value's own type
+                    lr_curr = opt.learning_rate * (1. / (1. + opt.decay * (opt.iterations - 1)))
+                opt.current_learning_rate = lr_curr
+            progress[K.P_EPOCHS] = 0
+            self.steps += ran
+        return ran
+
+    def leave_attributes(self):
+        """The per-op attributes of the last step (its batch's rows)."""
+        if self.last_batch is None:
+            return
+        batch = W.batch(self.data, self.last_batch * self.batch_size,
+                        (self.last_batch + 1) * self.batch_size)
+        W.leave_attributes(self.plan, self.model, self.ws, self.bufs, batch.x)
+
+
+_threads_launched = False
+
+
+def _launch_threads():
+    """Start Numba's thread pool before the first compiled loop runs.
+
+    The loop is a cached serial function that calls a ``parallel=True``
+    kernel; older Numba releases do not start the pool when such a caller is
+    loaded from the cache (numba issue 8578; 0.68 does), and a large model's
+    update would then crash.  ``get_num_threads`` starts it (once per process;
+    a no-op where Numba does it itself)."""
+    global _threads_launched
+    if not _threads_launched:
+        numba.get_num_threads()
+        _threads_launched = True
