@@ -1,11 +1,14 @@
 """How many BLAS threads a piece of work may wake: the thread policy.
 
-Small products lose badly to BLAS thread wake-ups, most of all on a loaded
-machine: a 2-64-64-3 ``Model.train`` epoch measured 1247 us with OpenBLAS's
-default two threads against 291 us with one (2 cores, load 3.5), while a
-128x784x128 product still gained from the second thread.  So work whose
-largest product is below ``BLAS_THREADS_MIN_MADDS`` multiply-adds runs with
-one BLAS thread; larger work keeps the user's setting.  Products below
+Products of the book's sizes lose badly to BLAS thread wake-ups, most of all
+on a loaded machine: a 2-64-64-3 ``Model.train`` epoch measured 1247 us with
+OpenBLAS's default two threads against 291 us with one (2 cores, load 3.5),
+and a chapter-19 step (784-128-128-10, batch 128: 12.8M multiply-adds in its
+largest product) 2.8-6.0 ms against 0.67 ms.  A second thread gains at most
+about 2x on a quiet machine, and loses 4-10x on a busy one, so work whose
+largest product is below ``BLAS_THREADS_MIN_MADDS`` multiply-adds (a
+512x512x512 product) runs with one BLAS thread; larger work keeps the
+user's setting.  Products below
 ``kernels.dense.BLAS_MIN_MADDS`` never reach BLAS, and Numba's own thread
 pool is only used by the optimizers above ``PARALLEL_MIN_SIZE`` elements.
 
@@ -18,7 +21,7 @@ import contextlib
 
 from .kernels.dense import BLAS_MIN_MADDS
 
-BLAS_THREADS_MIN_MADDS = 1 << 23
+BLAS_THREADS_MIN_MADDS = 1 << 27
 
 _controller = None
 
