@@ -11,7 +11,8 @@ Rows, one group:
 * ``reference``: the twin's book ``Model`` (``fastnn.reference.Model``, the book's
   ``Ch22_Final.py`` code) on the twin's classes, the same call;
 * ``torch``: PyTorch eager when importable (nn.Linear/ReLU, ``F.cross_entropy``,
-  ``torch.optim.Adam``), at the same thread count;
+  ``torch.optim.Adam``), with one thread and with two (Numba's count, which
+  fastnn's optimizers use; fastnn's BLAS policy picks one thread here);
 * ``gemm limit``: only the epoch's matrix products (forward, dweights and
   dinputs of every layer but the first's dinputs, as float32 BLAS calls of
   the same shapes, with one and with two BLAS threads), timed in the same
@@ -113,7 +114,8 @@ def bench_ch19_epoch_gemm_limit(benchmark, data, threads):
         benchmark.pedantic(products, rounds=3, iterations=1, warmup_rounds=1)
 
 
-def bench_ch19_epoch_torch(benchmark, data):
+@pytest.mark.parametrize("threads", [1, 2])
+def bench_ch19_epoch_torch(benchmark, data, threads):
     need_torch()
     X, y = data
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y.astype(np.int64))
@@ -134,5 +136,10 @@ def bench_ch19_epoch_torch(benchmark, data):
             loss.backward()
             opt.step()
 
-    _record(benchmark, "torch")
-    benchmark.pedantic(epoch, rounds=3, iterations=1, warmup_rounds=1)
+    _record(benchmark, f"torch, {threads} thread{'s' if threads > 1 else ''}")
+    saved = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        benchmark.pedantic(epoch, rounds=3, iterations=1, warmup_rounds=1)
+    finally:
+        torch.set_num_threads(saved)
