@@ -38,9 +38,12 @@ def _run_general(kernel, arrays, n_weight_arrays, hyper):
             orig[...] = new
 
 
-# The types ``pre_update_params`` computes when learning_rate, decay and
-# iterations are real numbers; anything else is checked (and refused).
-_RATE_TYPES = frozenset({float, np.float64, np.float32, np.float16})
+# The scalar types real_number accepts, looked up by type alone: a value of
+# another type (a 0-d array, or something real_number refuses) goes through
+# check_hyper, so the hooks accept exactly what check_hyper accepts.
+_SCALAR_TYPES = frozenset({float, int, bool, np.bool_, np.float16, np.float32, np.float64,
+                           np.int8, np.int16, np.int32, np.int64,
+                           np.uint8, np.uint16, np.uint32, np.uint64})
 
 
 def _weights_size(layer):
@@ -67,31 +70,32 @@ class _Optimizer:
     def pre_update_params(self):
         # The reference's expression, evaluated by Python and NumPy exactly as
         # there (same scalar promotion; a Python float denominator of 0 raises
-        # ZeroDivisionError, a NumPy one gives inf).  Only a result that is not
-        # a real number is looked into, so a bad value is named before it is
-        # stored; nothing is written when this raises.
-        try:
-            if self.decay:
-                lr_curr = self.lr * (1. / (1. + self.decay * self.iteration))
-                if type(lr_curr) is not float and type(lr_curr) not in _RATE_TYPES:
-                    raise TypeError(f"the learning-rate decay gave {lr_curr!r}, not a number")
-                self.lr_curr = lr_curr
-        except ZeroDivisionError:
-            raise ZeroDivisionError(
-                f"{type(self).__name__}: 1. + decay * iterations is 0 (decay={self.decay!r}, "
-                f"iterations={self.iteration!r}); the reference's learning-rate decay "
-                f"`learning_rate * (1. / (1. + decay * iterations))` divides by zero here "
-                f"too") from None
-        except (TypeError, ValueError):
-            check_hyper(self, ("decay", "learning_rate", "iterations"))
-            raise
+        # ZeroDivisionError, a NumPy one gives inf).  The values it reads are
+        # checked first (by type: a few ns), so a bad one is named and nothing
+        # is written.
+        # (`type(x) is float` first: the common case costs one comparison)
+        decay = self.decay
+        if type(decay) is not float and type(decay) not in _SCALAR_TYPES:
+            check_hyper(self, ("decay",))
+        if decay:
+            lr, iteration = self.lr, self.iteration
+            if ((type(lr) is not float or type(iteration) is not int)
+                    and (type(lr) not in _SCALAR_TYPES or type(iteration) not in _SCALAR_TYPES)):
+                check_hyper(self, ("learning_rate", "iterations"))
+            try:
+                self.lr_curr = lr * (1. / (1. + decay * iteration))
+            except ZeroDivisionError:
+                raise ZeroDivisionError(
+                    f"{type(self).__name__}: 1. + decay * iterations is 0 (decay={decay!r}, "
+                    f"iterations={iteration!r}); the reference's learning-rate decay "
+                    f"`learning_rate * (1. / (1. + decay * iterations))` divides by zero here "
+                    f"too") from None
 
     def post_update_params(self):
-        try:
-            self.iteration += 1
-        except TypeError:
+        iteration = self.iteration
+        if type(iteration) is not int and type(iteration) not in _SCALAR_TYPES:
             check_hyper(self, ("iterations",))
-            raise
+        self.iteration = iteration + 1
 
     # Each update_params first calls its sealed kernel with the layer's arrays
     # and the hyper-parameters as they are: Numba's dispatcher checks their
@@ -146,6 +150,8 @@ class Optimizer_SGD(_Optimizer):
             lr = self.lr_curr
             momentum = self.momentum
             try:
+                if type(momentum) is not float and type(momentum) not in _SCALAR_TYPES:
+                    raise TypeError  # (None or "" would pass for no momentum below)
                 if momentum:
                     if sealed.sgd_momentum_update(layer.weights, layer.dweights,
                                                   layer.weight_momentums, layer.biases,
@@ -265,7 +271,10 @@ class Optimizer_Adam(_Optimizer):
         try:
             hyper = None
             try:
-                step = self.iteration + 1
+                iteration = self.iteration
+                if type(iteration) is not int and type(iteration) not in _SCALAR_TYPES:
+                    check_hyper(self, ("iterations",))  # (a Fraction would not fail below)
+                step = iteration + 1
                 b1, b2 = self.beta_1, self.beta_2
                 hyper = (self.lr_curr, b1, b2, self.epsilon, 1 - b1 ** step, 1 - b2 ** step)
                 if sealed.adam_update(layer.weights, layer.dweights, layer.weight_momentums,
