@@ -4,6 +4,10 @@ The kernels take C-contiguous float32/float64 arrays of one dtype and do no
 bounds checks, so everything a user hands in passes through here first.  The
 hot paths in the classes test the common case inline (same dtype, contiguous,
 right shapes) and only fall back to these helpers when something differs.
+
+The optimizers' hyper-parameters are checked here too (``check_hyper``, the
+one definition of what the per-op optimizers and ``Model`` accept), and so
+are their in-place updates of parameters and state (``update_arrays``).
 """
 import numpy as np
 
@@ -125,9 +129,9 @@ def real_number(value, what):
     Accepted: Python bool, int and float; NumPy bool, integer and floating
     scalars of at most 64 bits; 0-d arrays of those dtypes.  These are the
     values NumPy casts to float64 under its "safe" rule (bool is a 0/1 number
-    to NumPy's casting, as to Python), and the scalars the sealed kernels'
-    dispatcher converts to float64 itself, so the fast and general paths
-    accept the same values.  NaN and inf are numbers: they propagate into the
+    to NumPy's casting, as to Python), and (0-d arrays aside) the scalars the
+    sealed kernels' dispatcher converts to float64 itself, so the fast and
+    general paths accept the same values.  NaN and inf are numbers: they propagate into the
     update as in the reference.
 
     Refused (TypeError naming ``what`` and the value): strings, None, complex
