@@ -9,7 +9,8 @@ its attributes and hooks.
 """
 import numpy as np
 
-from ._arrays import compute_dtype, require_writeable, result_dtype
+from . import _threads
+from ._arrays import check_hyper, compute_dtype, real_number, result_dtype, update_arrays
 from .kernels import sealed
 from .kernels.optimizers import (adagrad_update, adam_update, rmsprop_update,
                                  sgd_momentum_update, sgd_update)
@@ -20,65 +21,6 @@ def _alias(name):
     return property(lambda self: getattr(self, name),
                     lambda self, value: setattr(self, name, value),
                     doc=f"Alias of ``{name}``.")
-
-
-def _layer_arrays(layer, weight_state, bias_state):
-    """The layer's parameters, gradients and named state, checked for the kernels.
-
-    The general path of ``update_params`` (its sealed kernel refused the
-    arrays as they are).  Returns the argument list for a kernel (weights,
-    dweights, weight state..., biases, dbiases, bias state...).  Raises before
-    anything is created or written when shapes, gradients or writeability are
-    wrong, and creates missing state (zeros, like the reference's
-    ``np.zeros_like``) only once everything else checked out.
-    """
-    try:
-        w, b = layer.weights, layer.biases
-    except AttributeError:
-        raise TypeError(f"{type(layer).__name__} has no weights/biases to update") from None
-    try:
-        dw, db = layer.dweights, layer.dbiases
-    except AttributeError:
-        raise ValueError("update_params called before backward: the layer has no "
-                         "dweights/dbiases yet") from None
-    if not isinstance(w, np.ndarray) or not isinstance(b, np.ndarray):
-        raise TypeError(f"layer.weights and layer.biases must be NumPy arrays, got "
-                        f"{type(w).__name__} and {type(b).__name__}")
-    ws = [getattr(layer, name, None) for name in weight_state]
-    bs = [getattr(layer, name, None) for name in bias_state]
-
-    # say exactly what is wrong, then create any missing state
-    for name, a in (("weights", w), ("biases", b)) + tuple(
-            zip(weight_state + bias_state, ws + bs)):
-        if a is not None and not isinstance(a, np.ndarray):
-            raise TypeError(f"layer.{name} must be a NumPy array, got {type(a).__name__}")
-    dw, db = np.asarray(dw), np.asarray(db)
-    for name, param, grad in (("weights", w, dw), ("biases", b, db)):
-        if grad.shape != param.shape:
-            raise ValueError(f"d{name} has shape {grad.shape} but {name} have shape "
-                             f"{param.shape}")
-        require_writeable(param, name)
-    # As the reference: if the optimizer's marker state (`weight_cache`, or
-    # `weight_momentums` for SGD) is missing, all its state starts from zeros,
-    # even arrays another optimizer left on the layer.
-    fresh = not weight_state or ws[-1] is None
-    if fresh:
-        ws, bs = [None] * len(ws), [None] * len(bs)
-    for names, states, param in ((weight_state, ws, w), (bias_state, bs, b)):
-        for name, state in zip(names, states):
-            if state is None:
-                continue
-            if np.shape(state) != param.shape:
-                raise ValueError(f"{name} has shape {np.shape(state)} but the parameter it "
-                                 f"belongs to has shape {param.shape}")
-            require_writeable(state, name)
-    result_dtype("optimizer update", w, dw, b, db)
-    for names, states, param in ((weight_state, ws, w), (bias_state, bs, b)):
-        for k, name in enumerate(names):
-            if states[k] is None:
-                states[k] = np.zeros_like(param)
-                setattr(layer, name, states[k])
-    return [w, dw, *ws, b, db, *bs]
 
 
 def _run_general(kernel, arrays, n_weight_arrays, hyper):
@@ -96,8 +38,24 @@ def _run_general(kernel, arrays, n_weight_arrays, hyper):
             orig[...] = new
 
 
+# The scalar types real_number accepts, looked up by type alone: a value of
+# another type (a 0-d array, or something real_number refuses) goes through
+# check_hyper, so the hooks accept exactly what check_hyper accepts.
+_SCALAR_TYPES = frozenset({float, int, bool, np.bool_, np.float16, np.float32, np.float64,
+                           np.int8, np.int16, np.int32, np.int64,
+                           np.uint8, np.uint16, np.uint32, np.uint64})
+
+
+def _weights_size(layer):
+    """How many elements a parallel kernel would update (0 if there are no weights)."""
+    return getattr(getattr(layer, "weights", None), "size", 0)
+
+
 class _Optimizer:
     """The learning-rate schedule, iteration count and hooks every optimizer shares."""
+
+    # The optimizer's own constants (book names), for check_hyper.
+    HYPER_PARAMETERS = ()
 
     def __init__(self, lr, decay):
         self.lr = lr
@@ -110,21 +68,50 @@ class _Optimizer:
     iterations = _alias("iteration")
 
     def pre_update_params(self):
-        if self.decay:
-            self.lr_curr = self.lr * (1. / (1. + self.decay * self.iteration))
+        # The reference's expression, evaluated by Python and NumPy exactly as
+        # there (same scalar promotion; a Python float denominator of 0 raises
+        # ZeroDivisionError, a NumPy one gives inf).  The values it reads are
+        # checked first (by type: a few ns), so a bad one is named and nothing
+        # is written.
+        # (`type(x) is float` first: the common case costs one comparison)
+        decay = self.decay
+        if type(decay) is not float and type(decay) not in _SCALAR_TYPES:
+            check_hyper(self, ("decay",))
+        if decay:
+            lr, iteration = self.lr, self.iteration
+            if ((type(lr) is not float or type(iteration) is not int)
+                    and (type(lr) not in _SCALAR_TYPES or type(iteration) not in _SCALAR_TYPES)):
+                check_hyper(self, ("learning_rate", "iterations"))
+            try:
+                self.lr_curr = lr * (1. / (1. + decay * iteration))
+            except ZeroDivisionError:
+                raise ZeroDivisionError(
+                    f"{type(self).__name__}: 1. + decay * iterations is 0 (decay={decay!r}, "
+                    f"iterations={iteration!r}); the reference's learning-rate decay "
+                    f"`learning_rate * (1. / (1. + decay * iterations))` divides by zero here "
+                    f"too") from None
 
     def post_update_params(self):
-        self.iteration += 1
+        iteration = self.iteration
+        if type(iteration) is not int and type(iteration) not in _SCALAR_TYPES:
+            check_hyper(self, ("iterations",))
+        self.iteration = iteration + 1
 
     # Each update_params first calls its sealed kernel with the layer's arrays
-    # as they are: Numba's dispatcher checks their dtypes, layouts and
-    # writeability (TypeError), the kernel their shapes (False), before
-    # anything is written.  Missing state (AttributeError) or anything else
-    # goes to _update, which explains or converts.
-    _FAST_FAILURES = (AttributeError, TypeError)
+    # and the hyper-parameters as they are: Numba's dispatcher checks their
+    # types, layouts and writeability (TypeError), the kernel their shapes
+    # (False), before anything is written.  Missing state (AttributeError), a
+    # value that is not a real number (TypeError, or ValueError from the truth
+    # of an array) or anything else goes to the general path, which checks
+    # everything (check_hyper, update_arrays), explains or converts.
+    _FAST_FAILURES = (AttributeError, TypeError, ValueError)
 
-    def _update(self, layer, kernel, weight_state, bias_state, *hyper):
-        arrays = _layer_arrays(layer, weight_state, bias_state)
+    # A parallel-sized update holds _threads' lock when Numba's threading layer
+    # is not thread-safe: `held = _threads.SERIALIZE and _threads.enter(...)`
+    # costs one attribute read when it is.
+
+    def _update(self, layer, kernel, weight_state, bias_state, hyper, update_dtypes):
+        arrays = update_arrays(layer, weight_state, bias_state, update_dtypes)
         _run_general(kernel, arrays, 2 + len(weight_state), hyper)
 
     def update_params(self, layer):
@@ -140,54 +127,98 @@ class _Optimizer:
         self.post_update_params()
 
 
+# The ``update_dtypes`` of each rule: the dtypes NumPy gives the values the
+# reference stores into (parameter, state...), from the operands' dtypes and
+# the hyper-parameters as given (``np.result_type`` follows NumPy 2's scalar
+# promotion).  ``1.0`` stands for a true division or square root, which makes
+# any integer expression a float one.
+_rt = np.result_type
+
+
 class Optimizer_SGD(_Optimizer):
     """``W += -lr * dW``; with momentum ``m = momentum * m - lr * dW; W += m``."""
+
+    HYPER_PARAMETERS = ("momentum",)
 
     def __init__(self, learning_rate=1., decay=0., momentum=0.):
         super().__init__(learning_rate, decay)
         self.momentum = momentum
 
     def update_params(self, layer):
-        lr = self.lr_curr
-        momentum = self.momentum
+        held = _threads.SERIALIZE and _threads.enter(_weights_size(layer))
         try:
-            if momentum:
-                if sealed.sgd_momentum_update(layer.weights, layer.dweights,
-                                              layer.weight_momentums, layer.biases,
-                                              layer.dbiases, layer.bias_momentums, lr, momentum):
+            lr = self.lr_curr
+            momentum = self.momentum
+            try:
+                if type(momentum) is not float and type(momentum) not in _SCALAR_TYPES:
+                    raise TypeError  # (None or "" would pass for no momentum below)
+                if momentum:
+                    if sealed.sgd_momentum_update(layer.weights, layer.dweights,
+                                                  layer.weight_momentums, layer.biases,
+                                                  layer.dbiases, layer.bias_momentums, lr,
+                                                  momentum):
+                        return
+                elif sealed.sgd_update(layer.weights, layer.dweights, layer.biases,
+                                       layer.dbiases, lr):
                     return
-            elif sealed.sgd_update(layer.weights, layer.dweights, layer.biases, layer.dbiases,
-                                   lr):
-                return
-        except self._FAST_FAILURES:
-            pass
-        if momentum:
+            except self._FAST_FAILURES:
+                pass
+            self._general(layer)
+        finally:
+            if held:
+                _threads.leave()
+
+    def _general(self, layer):
+        h = check_hyper(self, ("current_learning_rate", "momentum"))
+        lr, momentum = self.lr_curr, self.momentum
+        if h["momentum"]:
+            def dtypes(p, g, s):
+                return (_rt(momentum, s[0], lr, g),) * 2
             self._update(layer, sgd_momentum_update, ("weight_momentums",),
-                         ("bias_momentums",), lr, momentum)
+                         ("bias_momentums",), (h["current_learning_rate"], h["momentum"]),
+                         dtypes)
         else:
-            self._update(layer, sgd_update, (), (), lr)
+            self._update(layer, sgd_update, (), (), (h["current_learning_rate"],),
+                         lambda p, g, s: (_rt(lr, g),))
 
 
 class Optimizer_Adagrad(_Optimizer):
     """``c += dW**2; W += -lr * dW / (sqrt(c) + epsilon)``."""
+
+    HYPER_PARAMETERS = ("epsilon",)
 
     def __init__(self, learning_rate=1., decay=0., epsilon=1e-7):
         super().__init__(learning_rate, decay)
         self.epsilon = epsilon
 
     def update_params(self, layer):
-        lr, eps = self.lr_curr, self.epsilon
+        held = _threads.SERIALIZE and _threads.enter(_weights_size(layer))
         try:
-            if sealed.adagrad_update(layer.weights, layer.dweights, layer.weight_cache,
-                                     layer.biases, layer.dbiases, layer.bias_cache, lr, eps):
-                return
-        except self._FAST_FAILURES:
-            pass
-        self._update(layer, adagrad_update, ("weight_cache",), ("bias_cache",), lr, eps)
+            lr, eps = self.lr_curr, self.epsilon
+            try:
+                if sealed.adagrad_update(layer.weights, layer.dweights, layer.weight_cache,
+                                         layer.biases, layer.dbiases, layer.bias_cache, lr,
+                                         eps):
+                    return
+            except self._FAST_FAILURES:
+                pass
+            self._general(layer)
+        finally:
+            if held:
+                _threads.leave()
+
+    def _general(self, layer):
+        h = check_hyper(self, ("current_learning_rate", "epsilon"))
+        lr, eps = self.lr_curr, self.epsilon
+        self._update(layer, adagrad_update, ("weight_cache",), ("bias_cache",),
+                     (h["current_learning_rate"], h["epsilon"]),
+                     lambda p, g, s: (_rt(lr, g, s[0], eps, 1.0), _rt(s[0], g)))
 
 
 class Optimizer_RMSprop(_Optimizer):
     """``c = rho * c + (1 - rho) * dW**2; W += -lr * dW / (sqrt(c) + epsilon)``."""
+
+    HYPER_PARAMETERS = ("epsilon", "rho")
 
     def __init__(self, learning_rate=0.001, decay=0., epsilon=1e-7, rho=0.9):
         super().__init__(learning_rate, decay)
@@ -195,18 +226,36 @@ class Optimizer_RMSprop(_Optimizer):
         self.rho = rho
 
     def update_params(self, layer):
-        lr, eps, rho = self.lr_curr, self.epsilon, self.rho
+        held = _threads.SERIALIZE and _threads.enter(_weights_size(layer))
         try:
-            if sealed.rmsprop_update(layer.weights, layer.dweights, layer.weight_cache,
-                                     layer.biases, layer.dbiases, layer.bias_cache, lr, eps, rho):
-                return
-        except self._FAST_FAILURES:
-            pass
-        self._update(layer, rmsprop_update, ("weight_cache",), ("bias_cache",), lr, eps, rho)
+            lr, eps, rho = self.lr_curr, self.epsilon, self.rho
+            try:
+                if sealed.rmsprop_update(layer.weights, layer.dweights, layer.weight_cache,
+                                         layer.biases, layer.dbiases, layer.bias_cache, lr, eps,
+                                         rho):
+                    return
+            except self._FAST_FAILURES:
+                pass
+            self._general(layer)
+        finally:
+            if held:
+                _threads.leave()
+
+    def _general(self, layer):
+        h = check_hyper(self, ("current_learning_rate", "epsilon", "rho"))
+        lr, eps, rho = self.lr_curr, self.epsilon, self.rho
+
+        def dtypes(p, g, s):
+            cache = _rt(rho, s[0], g)
+            return _rt(lr, g, cache, eps, 1.0), cache
+        self._update(layer, rmsprop_update, ("weight_cache",), ("bias_cache",),
+                     (h["current_learning_rate"], h["epsilon"], h["rho"]), dtypes)
 
 
 class Optimizer_Adam(_Optimizer):
     """Adam with bias-corrected momentum and cache."""
+
+    HYPER_PARAMETERS = ("epsilon", "beta_1", "beta_2")
 
     def __init__(self, learning_rate=0.001, decay=0., epsilon=1e-7, beta_1=0.9, beta_2=0.999):
         super().__init__(learning_rate, decay)
@@ -218,18 +267,45 @@ class Optimizer_Adam(_Optimizer):
     beta2 = _alias("beta_2")
 
     def update_params(self, layer):
-        step = self.iteration + 1
-        b1, b2 = self.beta_1, self.beta_2
-        hyper = (self.lr_curr, b1, b2, self.epsilon, 1 - b1 ** step, 1 - b2 ** step)
+        held = _threads.SERIALIZE and _threads.enter(_weights_size(layer))
         try:
-            if sealed.adam_update(layer.weights, layer.dweights, layer.weight_momentums,
-                                  layer.weight_cache, layer.biases, layer.dbiases,
-                                  layer.bias_momentums, layer.bias_cache, *hyper):
-                return
-        except self._FAST_FAILURES:
-            pass
+            hyper = None
+            try:
+                iteration = self.iteration
+                if type(iteration) is not int and type(iteration) not in _SCALAR_TYPES:
+                    check_hyper(self, ("iterations",))  # (a Fraction would not fail below)
+                step = iteration + 1
+                b1, b2 = self.beta_1, self.beta_2
+                hyper = (self.lr_curr, b1, b2, self.epsilon, 1 - b1 ** step, 1 - b2 ** step)
+                if sealed.adam_update(layer.weights, layer.dweights, layer.weight_momentums,
+                                      layer.weight_cache, layer.biases, layer.dbiases,
+                                      layer.bias_momentums, layer.bias_cache, *hyper):
+                    return
+            except self._FAST_FAILURES:
+                pass
+            self._general(layer, hyper)
+        finally:
+            if held:
+                _threads.leave()
+
+    def _general(self, layer, hyper):
+        # check_hyper raises unless every value is a real number, and then the
+        # fast path's arithmetic above has computed `hyper` (real numbers do
+        # not raise TypeError there); its bias corrections are checked here
+        # (a negative beta with a fractional count gives a complex number)
+        check_hyper(self, ("current_learning_rate", "iterations", "epsilon", "beta_1",
+                           "beta_2"))
+        cls = type(self).__name__
+        hyper = tuple(real_number(v, f"{cls}: {what}") for v, what in zip(hyper, (
+            "current_learning_rate", "beta_1", "beta_2", "epsilon",
+            "1 - beta_1 ** (iterations + 1)", "1 - beta_2 ** (iterations + 1)")))
+        lr, b1, b2, eps = self.lr_curr, self.beta_1, self.beta_2, self.epsilon
+
+        def dtypes(p, g, s):
+            m, c = _rt(b1, s[0], g), _rt(b2, s[1], g)
+            return _rt(lr, m, c, eps, 1.0), m, c
         self._update(layer, adam_update, ("weight_momentums", "weight_cache"),
-                     ("bias_momentums", "bias_cache"), *hyper)
+                     ("bias_momentums", "bias_cache"), hyper, dtypes)
 
 
 class SGD(Optimizer_SGD):

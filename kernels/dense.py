@@ -9,44 +9,12 @@ import numpy as np
 from ._jit import kernel
 
 from .blas import gemm_blas
-from .gemm import gemm_nn, gemm_nn_small_k, gemm_nt, gemm_tn, relu_if
+from .gemm import (_transpose, _zeros, gemm_nn, gemm_nn_small_k, gemm_nt, gemm_tn,
+                   relu_inplace, relu_mask_inplace)
 
 # From this many multiply-adds per product on, BLAS's blocked GEMM beats the
 # loops of gemm.py (measured with benchmarks/bench_ops.py).
 BLAS_MIN_MADDS = 1 << 18
-
-
-@kernel
-def _transpose(a):
-    out = np.empty((a.shape[1], a.shape[0]), a.dtype)
-    for i in range(a.shape[0]):
-        for j in range(a.shape[1]):
-            out[j, i] = a[i, j]
-    return out
-
-
-@kernel
-def _zeros(n, dtype_like):
-    z = np.empty(n, dtype_like.dtype)
-    z[:] = 0.0
-    return z
-
-
-@kernel
-def relu_inplace(a):
-    """``a = max(0, a)`` as ``relu_forward`` computes it."""
-    for i in range(a.shape[0]):
-        for j in range(a.shape[1]):
-            a[i, j] = relu_if(a[i, j], True)
-
-
-@kernel
-def relu_mask_inplace(d, mask):
-    """``d = 0 where mask <= 0`` (``relu_backward`` with the ReLU's output as mask)."""
-    for i in range(d.shape[0]):
-        for j in range(d.shape[1]):
-            if mask[i, j] <= 0.0:
-                d[i, j] = 0.0
 
 
 @kernel(reductions=True)
@@ -255,9 +223,17 @@ def _backward_k2(x, w, dvalues, dweights, dbiases, dinputs, want_dinputs):
     and the eight dot products of ``dinputs``, so each ``dvalues`` element is
     loaded once instead of K + 1 times; measured 1.6x faster than
     ``_backward_thin_input`` at 300x2->64.  Flat indexing and the sums kept in
-    separate 1-D arrays measured another 7-10%."""
+    separate 1-D arrays measured another 7-10%.
+
+    The column loops index with unsigned integers.  With signed ones Numba adds
+    a negative-index wraparound, and the run-time overlap check LLVM puts
+    before the vectorized loop (it stores and reduces at once) compares ranges
+    twice as long as the arrays: scratch memory allocated just past
+    ``dvalues`` failed it now and then, and the scalar loop's sequential sums
+    changed ``dinputs`` in its last bits from one call to the next."""
     m = x.shape[0]
     n = w.shape[1]
+    un = np.uint64(n)  # see above
     zero = dinputs.dtype.type(0.0)
     xf = x.reshape(-1)
     df = dvalues.reshape(-1)
@@ -279,13 +255,13 @@ def _backward_k2(x, w, dvalues, dweights, dbiases, dinputs, want_dinputs):
         x10, x11 = xf[2 * i + 2], xf[2 * i + 3]
         x20, x21 = xf[2 * i + 4], xf[2 * i + 5]
         x30, x31 = xf[2 * i + 6], xf[2 * i + 7]
-        r0 = i * n
-        r1 = r0 + n
-        r2 = r1 + n
-        r3 = r2 + n
+        r0 = np.uint64(i) * un
+        r1 = r0 + un
+        r2 = r1 + un
+        r3 = r2 + un
         if want_dinputs:
             a00 = a01 = a10 = a11 = a20 = a21 = a30 = a31 = zero
-            for j in range(n):
+            for j in range(un):
                 d0 = df[r0 + j]
                 d1 = df[r1 + j]
                 d2 = df[r2 + j]
@@ -312,7 +288,7 @@ def _backward_k2(x, w, dvalues, dweights, dbiases, dinputs, want_dinputs):
             of[2 * i + 6] = a30
             of[2 * i + 7] = a31
         else:
-            for j in range(n):
+            for j in range(un):
                 d0 = df[r0 + j]
                 d1 = df[r1 + j]
                 d2 = df[r2 + j]
@@ -323,9 +299,9 @@ def _backward_k2(x, w, dvalues, dweights, dbiases, dinputs, want_dinputs):
         i += 4
     while i < m:
         x0, x1 = xf[2 * i], xf[2 * i + 1]
-        r0 = i * n
+        r0 = np.uint64(i) * un
         a0 = a1 = zero
-        for j in range(n):
+        for j in range(un):
             d = df[r0 + j]
             gb[j] += d
             g0[j] += x0 * d

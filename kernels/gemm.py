@@ -6,6 +6,8 @@ Three products cover a dense layer's forward and backward:
 * ``gemm_nt``: ``out = init + a @ bt.T`` (dot products along contiguous rows)
 * ``gemm_tn``: ``out = a.T @ b``        (rank-1 updates accumulated over samples)
 
+and the small passes around them (a transpose, a zero row, ReLU in place).
+
 LLVM vectorizes only the innermost loop, so each routine keeps its innermost
 loop long and contiguous and unrolls the *outer* short dimension by four: one
 pass over a row then does four multiply-adds per element loaded or stored,
@@ -17,6 +19,8 @@ reference-count round trip per row, which measured 2-4x slower here.
 Reassociation is allowed so the dot products vectorize; no nnan/ninf, so NaN
 and inf still propagate.
 """
+import numpy as np
+
 from ._jit import kernel
 
 
@@ -26,6 +30,39 @@ def relu_if(v, relu):
     if relu:
         return 0.0 if v <= 0.0 else v
     return v
+
+
+@kernel
+def _transpose(a):
+    out = np.empty((a.shape[1], a.shape[0]), a.dtype)
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            out[j, i] = a[i, j]
+    return out
+
+
+@kernel
+def _zeros(n, dtype_like):
+    z = np.empty(n, dtype_like.dtype)
+    z[:] = 0.0
+    return z
+
+
+@kernel
+def relu_inplace(a):
+    """``a = max(0, a)`` as ``relu_forward`` computes it."""
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            a[i, j] = relu_if(a[i, j], True)
+
+
+@kernel
+def relu_mask_inplace(d, mask):
+    """``d = 0 where mask <= 0`` (``relu_backward`` with the ReLU's output as mask)."""
+    for i in range(d.shape[0]):
+        for j in range(d.shape[1]):
+            if mask[i, j] <= 0.0:
+                d[i, j] = 0.0
 
 
 @kernel(reductions=True)
