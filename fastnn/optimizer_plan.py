@@ -11,16 +11,9 @@ import weakref
 import numpy as np
 
 from . import registry
+from ._arrays import check_hyper
 from .kernels import train as K
 from .optimizers import _Optimizer
-
-
-def _number(opt, name):
-    value = getattr(opt, name)
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer,
-                                                                     np.floating)):
-        raise TypeError(f"optimizer.{name} must be a real number, got {value!r}")
-    return float(value)
 
 
 def optimizer_run(opt):
@@ -36,10 +29,12 @@ def optimizer_run(opt):
             raise TypeError(
                 f"{type(opt).__name__} overrides {hook}(); Model.train runs the built-in "
                 f"{spec.cls.__name__} rule in compiled code and cannot call Python overrides")
-    hyper = np.zeros(K.N_HYPER, np.float64)
+    # the per-op hooks' own check: both paths accept and refuse the same values
+    values = check_hyper(opt)
+    hyper = np.full(K.N_HYPER, np.nan)  # (a value the step does not read stays NaN)
     for name, slot in spec.hyper:
-        hyper[slot] = _number(opt, name)
-    _number(opt, "current_learning_rate")
+        if name in values:
+            hyper[slot] = values[name]
     iteration = opt.iterations
     if isinstance(iteration, bool) or not isinstance(iteration, (int, np.integer)) \
             or iteration < 0:

@@ -14,6 +14,7 @@ import numba
 import numpy as np
 
 from . import workspace as W
+from ._threads import parallel_section
 from .kernels import train as K
 from .optimizer_plan import lr_column, python_schedule
 
@@ -67,9 +68,11 @@ class Runner:
                 pending = True
                 started = time.perf_counter()
                 if k:
-                    K.train_steps(self.net, self.ws, self.data, self.spec.code, self.hyper,
-                                  column, self.batch_size, first + done, k, progress,
-                                  loss[done:], accuracy[done:], lr[done:], sums)
+                    # (the optimizer step over the flat buffer may run a parallel region)
+                    with parallel_section(self.plan.n_params):
+                        K.train_steps(self.net, self.ws, self.data, self.spec.code,
+                                      self.hyper, column, self.batch_size, first + done, k,
+                                      progress, loss[done:], accuracy[done:], lr[done:], sums)
                     self.model._epoch_seconds = (time.perf_counter() - started) / k
                 if progress[K.P_BAD_LABEL] >= 0:  # unreachable: labels were checked
                     raise ValueError(f"label y[{int(progress[K.P_BAD_LABEL])}] out of range")

@@ -222,3 +222,23 @@ def test_every_depth_runs_on_one_compiled_loop_per_dtype():
             model.train(X.astype(dtype), y, epochs=2, verbose=False)
     signatures = {str(sig) for sig in K.train_steps.signatures}
     assert len(signatures) == 2, signatures
+
+
+@pytest.mark.parametrize("attr, value", [("learning_rate", "0.1"), ("momentum", 0.5 + 1j),
+                                         ("momentum", np.array([0.5])), ("decay", None)])
+def test_model_refuses_the_hyper_parameters_the_per_op_path_refuses(attr, value):
+    X, y = seed_data()
+    opt = fastnn.Optimizer_SGD(learning_rate=0.1, decay=1e-3, momentum=0.9)
+    model, dense = make_model(opt)  # (finalize() checks the optimizer as it is then)
+    setattr(opt, attr, value)
+    layers = make_layers(fastnn)
+    head = fastnn.Activation_Softmax_Loss_CategoricalCrossentropy()
+    with pytest.raises(TypeError, match=attr) as per_op:
+        per_op_epoch(fastnn, layers, head, opt, X, y)
+    before = [l.weights.copy() for l in dense]
+    with pytest.raises(TypeError, match=attr) as compiled:
+        model.train(X, y, epochs=2, verbose=False)
+    assert type(compiled.value) is type(per_op.value)
+    for layer, w in zip(dense, before):
+        np.testing.assert_array_equal(layer.weights, w)
+    assert not hasattr(dense[0], "weight_momentums") and opt.iterations == 0
