@@ -28,11 +28,10 @@ from .activations import Activation_ReLU, Activation_Softmax
 from .layers import Layer_Dense
 from .losses import (Activation_Softmax_Loss_CategoricalCrossentropy, Loss,
                      Loss_CategoricalCrossentropy)
-from .optimizers import (SGD, AdaGrad, Adam, Optimizer_Adagrad, Optimizer_Adam,
-                         Optimizer_RMSprop, Optimizer_SGD, RMSProp)
+from .optimizers import Optimizer_Adagrad, Optimizer_Adam, Optimizer_RMSprop, Optimizer_SGD
 from .model import Accuracy_Categorical, Layer_Input, Model
-from .notebook import (CategoricalCrossEntropy, DenseLayer, ReLU, SoftMax,
-                       SoftMaxCategoricalCrossEntropy)
+from .notebook import (SGD, AdaGrad, Adam, CategoricalCrossEntropy, DenseLayer, ReLU, RMSProp,
+                       SoftMax, SoftMaxCategoricalCrossEntropy)
 
 __version__ = "0.1.0"
 

@@ -10,9 +10,20 @@ works.
 from .activations import Activation_ReLU, Activation_Softmax
 from .layers import Layer_Dense
 from .losses import Activation_Softmax_Loss_CategoricalCrossentropy, Loss_CategoricalCrossentropy
+from .optimizers import (Optimizer_Adagrad, Optimizer_Adam, Optimizer_RMSprop, Optimizer_SGD,
+                         _Optimizer)
 
 __all__ = ["DenseLayer", "ReLU", "SoftMax", "CategoricalCrossEntropy",
-           "SoftMaxCategoricalCrossEntropy"]
+           "SoftMaxCategoricalCrossEntropy", "SGD", "AdaGrad", "RMSProp", "Adam"]
+
+# {book class: ({notebook attribute: book attribute}, {notebook method: book method})}
+ALIASES = {
+    _Optimizer: ({"lr": "learning_rate", "lr_curr": "current_learning_rate",
+                  "iteration": "iterations"},
+                 {"preUpdateParams": "pre_update_params", "updateParams": "update_params",
+                  "postUpdateParams": "post_update_params"}),
+    Optimizer_Adam: ({"beta1": "beta_1", "beta2": "beta_2"}, {}),
+}
 
 
 def alias(name):
@@ -27,7 +38,6 @@ def method_alias(name):
     subclasses' overrides of the book's method are honoured)."""
     def call(self, *args, **kwargs):
         return getattr(self, name)(*args, **kwargs)
-    call.__name__ = call.__qualname__ = name
     call.__doc__ = f"Alias of ``{name}``."
     return call
 
@@ -37,7 +47,13 @@ def install(cls, attributes=None, methods=None):
     for nb, book in (attributes or {}).items():
         setattr(cls, nb, alias(book))
     for nb, book in (methods or {}).items():
-        setattr(cls, nb, method_alias(book))
+        method = method_alias(book)
+        method.__name__ = method.__qualname__ = nb
+        setattr(cls, nb, method)
+
+
+for _cls, (_attributes, _methods) in ALIASES.items():
+    install(_cls, _attributes, _methods)
 
 
 class DenseLayer(Layer_Dense):
@@ -61,3 +77,33 @@ class CategoricalCrossEntropy(Loss_CategoricalCrossentropy):
 
 class SoftMaxCategoricalCrossEntropy(Activation_Softmax_Loss_CategoricalCrossentropy):
     """The notebook's spelling of :class:`Activation_Softmax_Loss_CategoricalCrossentropy`."""
+
+class SGD(Optimizer_SGD):
+    """The notebook's spelling: ``SGD(lr=1., decay=0., momentum=0.)``."""
+
+    def __init__(self, lr=1., decay=0., momentum=0.):
+        super().__init__(lr, decay, momentum)
+
+
+class AdaGrad(Optimizer_Adagrad):
+    """The notebook's spelling: ``AdaGrad(lr=1., decay=0., epsilon=1e-7)``."""
+
+    def __init__(self, lr=1., decay=0., epsilon=1e-7):
+        super().__init__(lr, decay, epsilon)
+
+
+class RMSProp(Optimizer_RMSprop):
+    """The notebook's spelling: ``RMSProp(lr=1., decay=0., epsilon=1e-7, rho=0.9)``.
+
+    Note the notebook's default learning rate is 1.0, the book's 0.001.
+    """
+
+    def __init__(self, lr=1., decay=0., epsilon=1e-7, rho=0.9):
+        super().__init__(lr, decay, epsilon, rho)
+
+
+class Adam(Optimizer_Adam):
+    """The notebook's spelling: ``Adam(lr=0.001, decay=0., epsilon=1e-7, beta1=0.9, beta2=0.999)``."""
+
+    def __init__(self, lr=0.001, decay=0., epsilon=1e-7, beta1=0.9, beta2=0.999):
+        super().__init__(lr, decay, epsilon, beta1, beta2)

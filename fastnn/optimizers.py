@@ -16,12 +16,6 @@ from .kernels.optimizers import (adagrad_update, adam_update, rmsprop_update,
                                  sgd_momentum_update, sgd_update)
 
 
-def _alias(name):
-    """A property that reads and writes attribute ``name`` under another spelling."""
-    return property(lambda self: getattr(self, name),
-                    lambda self, value: setattr(self, name, value),
-                    doc=f"Alias of ``{name}``.")
-
 
 def _run_general(kernel, arrays, n_weight_arrays, hyper):
     """Run ``kernel`` on contiguous copies in the promoted dtype, then write back in place.
@@ -57,15 +51,11 @@ class _Optimizer:
     # The optimizer's own constants (book names), for check_hyper.
     HYPER_PARAMETERS = ()
 
-    def __init__(self, lr, decay):
-        self.lr = lr
-        self.lr_curr = lr
+    def __init__(self, learning_rate, decay):
+        self.learning_rate = learning_rate
+        self.current_learning_rate = learning_rate
         self.decay = decay
-        self.iteration = 0
-
-    learning_rate = _alias("lr")
-    current_learning_rate = _alias("lr_curr")
-    iterations = _alias("iteration")
+        self.iterations = 0
 
     def pre_update_params(self):
         # The reference's expression, evaluated by Python and NumPy exactly as
@@ -78,12 +68,12 @@ class _Optimizer:
         if type(decay) is not float and type(decay) not in _SCALAR_TYPES:
             check_hyper(self, ("decay",))
         if decay:
-            lr, iteration = self.lr, self.iteration
+            lr, iteration = self.learning_rate, self.iterations
             if ((type(lr) is not float or type(iteration) is not int)
                     and (type(lr) not in _SCALAR_TYPES or type(iteration) not in _SCALAR_TYPES)):
                 check_hyper(self, ("learning_rate", "iterations"))
             try:
-                self.lr_curr = lr * (1. / (1. + decay * iteration))
+                self.current_learning_rate = lr * (1. / (1. + decay * iteration))
             except ZeroDivisionError:
                 raise ZeroDivisionError(
                     f"{type(self).__name__}: 1. + decay * iterations is 0 (decay={decay!r}, "
@@ -92,10 +82,10 @@ class _Optimizer:
                     f"too") from None
 
     def post_update_params(self):
-        iteration = self.iteration
+        iteration = self.iterations
         if type(iteration) is not int and type(iteration) not in _SCALAR_TYPES:
             check_hyper(self, ("iterations",))
-        self.iteration = iteration + 1
+        self.iterations = iteration + 1
 
     # Each update_params first calls its sealed kernel with the layer's arrays
     # and the hyper-parameters as they are: Numba's dispatcher checks their
@@ -117,14 +107,6 @@ class _Optimizer:
     def update_params(self, layer):
         raise NotImplementedError
 
-    def updateParams(self, layer):
-        self.update_params(layer)
-
-    def preUpdateParams(self):
-        self.pre_update_params()
-
-    def postUpdateParams(self):
-        self.post_update_params()
 
 
 # The ``update_dtypes`` of each rule: the dtypes NumPy gives the values the
@@ -147,7 +129,7 @@ class Optimizer_SGD(_Optimizer):
     def update_params(self, layer):
         held = _threads.SERIALIZE and _threads.enter(_weights_size(layer))
         try:
-            lr = self.lr_curr
+            lr = self.current_learning_rate
             momentum = self.momentum
             try:
                 if type(momentum) is not float and type(momentum) not in _SCALAR_TYPES:
@@ -170,7 +152,7 @@ class Optimizer_SGD(_Optimizer):
 
     def _general(self, layer):
         h = check_hyper(self, ("current_learning_rate", "momentum"))
-        lr, momentum = self.lr_curr, self.momentum
+        lr, momentum = self.current_learning_rate, self.momentum
         if h["momentum"]:
             def dtypes(p, g, s):
                 return (_rt(momentum, s[0], lr, g),) * 2
@@ -194,7 +176,7 @@ class Optimizer_Adagrad(_Optimizer):
     def update_params(self, layer):
         held = _threads.SERIALIZE and _threads.enter(_weights_size(layer))
         try:
-            lr, eps = self.lr_curr, self.epsilon
+            lr, eps = self.current_learning_rate, self.epsilon
             try:
                 if sealed.adagrad_update(layer.weights, layer.dweights, layer.weight_cache,
                                          layer.biases, layer.dbiases, layer.bias_cache, lr,
@@ -209,7 +191,7 @@ class Optimizer_Adagrad(_Optimizer):
 
     def _general(self, layer):
         h = check_hyper(self, ("current_learning_rate", "epsilon"))
-        lr, eps = self.lr_curr, self.epsilon
+        lr, eps = self.current_learning_rate, self.epsilon
         self._update(layer, adagrad_update, ("weight_cache",), ("bias_cache",),
                      (h["current_learning_rate"], h["epsilon"]),
                      lambda p, g, s: (_rt(lr, g, s[0], eps, 1.0), _rt(s[0], g)))
@@ -228,7 +210,7 @@ class Optimizer_RMSprop(_Optimizer):
     def update_params(self, layer):
         held = _threads.SERIALIZE and _threads.enter(_weights_size(layer))
         try:
-            lr, eps, rho = self.lr_curr, self.epsilon, self.rho
+            lr, eps, rho = self.current_learning_rate, self.epsilon, self.rho
             try:
                 if sealed.rmsprop_update(layer.weights, layer.dweights, layer.weight_cache,
                                          layer.biases, layer.dbiases, layer.bias_cache, lr, eps,
@@ -243,7 +225,7 @@ class Optimizer_RMSprop(_Optimizer):
 
     def _general(self, layer):
         h = check_hyper(self, ("current_learning_rate", "epsilon", "rho"))
-        lr, eps, rho = self.lr_curr, self.epsilon, self.rho
+        lr, eps, rho = self.current_learning_rate, self.epsilon, self.rho
 
         def dtypes(p, g, s):
             cache = _rt(rho, s[0], g)
@@ -263,20 +245,18 @@ class Optimizer_Adam(_Optimizer):
         self.beta_1 = beta_1
         self.beta_2 = beta_2
 
-    beta1 = _alias("beta_1")
-    beta2 = _alias("beta_2")
 
     def update_params(self, layer):
         held = _threads.SERIALIZE and _threads.enter(_weights_size(layer))
         try:
             hyper = None
             try:
-                iteration = self.iteration
+                iteration = self.iterations
                 if type(iteration) is not int and type(iteration) not in _SCALAR_TYPES:
                     check_hyper(self, ("iterations",))  # (a Fraction would not fail below)
                 step = iteration + 1
                 b1, b2 = self.beta_1, self.beta_2
-                hyper = (self.lr_curr, b1, b2, self.epsilon, 1 - b1 ** step, 1 - b2 ** step)
+                hyper = (self.current_learning_rate, b1, b2, self.epsilon, 1 - b1 ** step, 1 - b2 ** step)
                 if sealed.adam_update(layer.weights, layer.dweights, layer.weight_momentums,
                                       layer.weight_cache, layer.biases, layer.dbiases,
                                       layer.bias_momentums, layer.bias_cache, *hyper):
@@ -299,41 +279,10 @@ class Optimizer_Adam(_Optimizer):
         hyper = tuple(real_number(v, f"{cls}: {what}") for v, what in zip(hyper, (
             "current_learning_rate", "beta_1", "beta_2", "epsilon",
             "1 - beta_1 ** (iterations + 1)", "1 - beta_2 ** (iterations + 1)")))
-        lr, b1, b2, eps = self.lr_curr, self.beta_1, self.beta_2, self.epsilon
+        lr, b1, b2, eps = self.current_learning_rate, self.beta_1, self.beta_2, self.epsilon
 
         def dtypes(p, g, s):
             m, c = _rt(b1, s[0], g), _rt(b2, s[1], g)
             return _rt(lr, m, c, eps, 1.0), m, c
         self._update(layer, adam_update, ("weight_momentums", "weight_cache"),
                      ("bias_momentums", "bias_cache"), hyper, dtypes)
-
-
-class SGD(Optimizer_SGD):
-    """The notebook's spelling: ``SGD(lr=1., decay=0., momentum=0.)``."""
-
-    def __init__(self, lr=1., decay=0., momentum=0.):
-        super().__init__(lr, decay, momentum)
-
-
-class AdaGrad(Optimizer_Adagrad):
-    """The notebook's spelling: ``AdaGrad(lr=1., decay=0., epsilon=1e-7)``."""
-
-    def __init__(self, lr=1., decay=0., epsilon=1e-7):
-        super().__init__(lr, decay, epsilon)
-
-
-class RMSProp(Optimizer_RMSprop):
-    """The notebook's spelling: ``RMSProp(lr=1., decay=0., epsilon=1e-7, rho=0.9)``.
-
-    Note the notebook's default learning rate is 1.0, the book's 0.001.
-    """
-
-    def __init__(self, lr=1., decay=0., epsilon=1e-7, rho=0.9):
-        super().__init__(lr, decay, epsilon, rho)
-
-
-class Adam(Optimizer_Adam):
-    """The notebook's spelling: ``Adam(lr=0.001, decay=0., epsilon=1e-7, beta1=0.9, beta2=0.999)``."""
-
-    def __init__(self, lr=0.001, decay=0., epsilon=1e-7, beta1=0.9, beta2=0.999):
-        super().__init__(lr, decay, epsilon, beta1, beta2)
