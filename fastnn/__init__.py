@@ -33,6 +33,8 @@ from .optimizers import (SGD, AdaGrad, Adam, Optimizer_Adagrad, Optimizer_Adam,
 from .model import Accuracy_Categorical, Layer_Input, Model
 from .notebook import (CategoricalCrossEntropy, DenseLayer, ReLU, SoftMax,
                        SoftMaxCategoricalCrossEntropy)
+from .dropout import Layer_Dropout
+from .notebook import DropoutLayer
 
 __version__ = "0.1.0"
 
@@ -46,4 +48,6 @@ __all__ = [
     "SoftMaxCategoricalCrossEntropy", "SGD", "AdaGrad", "RMSProp", "Adam",
     # the book's chapter-18 model
     "Model", "Layer_Input", "Accuracy_Categorical",
+    # chapter 15, both spellings
+    "Layer_Dropout", "DropoutLayer",
 ]

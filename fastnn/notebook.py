@@ -10,9 +10,11 @@ works.
 from .activations import Activation_ReLU, Activation_Softmax
 from .layers import Layer_Dense
 from .losses import Activation_Softmax_Loss_CategoricalCrossentropy, Loss_CategoricalCrossentropy
+from .dropout import Layer_Dropout
+from .losses import Loss
 
 __all__ = ["DenseLayer", "ReLU", "SoftMax", "CategoricalCrossEntropy",
-           "SoftMaxCategoricalCrossEntropy"]
+           "SoftMaxCategoricalCrossEntropy", "DropoutLayer"]
 
 
 def alias(name):
@@ -41,10 +43,11 @@ def install(cls, attributes=None, methods=None):
 
 
 class DenseLayer(Layer_Dense):
-    """The notebook's spelling: ``DenseLayer(nInputs, nNeurons)``."""
+    """The notebook's spelling: ``DenseLayer(nInputs, nNeurons, weightl1=0, weightl2=0,
+    biasl1=0, biasl2=0)``."""
 
-    def __init__(self, nInputs, nNeurons):
-        super().__init__(nInputs, nNeurons)
+    def __init__(self, nInputs, nNeurons, weightl1=0, weightl2=0, biasl1=0, biasl2=0):
+        super().__init__(nInputs, nNeurons, weightl1, weightl2, biasl1, biasl2)
 
 
 class ReLU(Activation_ReLU):
@@ -61,3 +64,16 @@ class CategoricalCrossEntropy(Loss_CategoricalCrossentropy):
 
 class SoftMaxCategoricalCrossEntropy(Activation_Softmax_Loss_CategoricalCrossentropy):
     """The notebook's spelling of :class:`Activation_Softmax_Loss_CategoricalCrossentropy`."""
+
+
+# chapter 14: the strengths' notebook names (on the book class, so a book
+# layer answers to them too) and the loss's penalty
+install(Layer_Dense, attributes={"weightl1": "weight_regularizer_l1",
+                                 "weightl2": "weight_regularizer_l2",
+                                 "biasl1": "bias_regularizer_l1",
+                                 "biasl2": "bias_regularizer_l2"})
+install(Loss, methods={"regularizationLoss": "regularization_loss"})
+
+
+class DropoutLayer(Layer_Dropout):
+    """The notebook's spelling of :class:`Layer_Dropout`: ``DropoutLayer(rate)``."""

@@ -29,6 +29,8 @@ __all__ = [
     # notebook API
     "DenseLayer", "ReLU", "SoftMax", "CategoricalCrossEntropy",
     "SoftMaxCategoricalCrossEntropy", "SGD", "AdaGrad", "RMSProp", "Adam",
+    # chapter 15, both spellings
+    "Layer_Dropout", "DropoutLayer",
 ]
 
 from .layers import DenseLayer, Layer_Dense  # noqa: E402
@@ -38,3 +40,4 @@ from .losses import (Activation_Softmax_Loss_CategoricalCrossentropy,  # noqa: E
                      SoftMaxCategoricalCrossEntropy)
 from .optimizers import (SGD, AdaGrad, Adam, Optimizer_Adagrad, Optimizer_Adam,  # noqa: E402
                          Optimizer_RMSprop, Optimizer_SGD, RMSProp)
+from .layers import DropoutLayer, Layer_Dropout  # noqa: E402
