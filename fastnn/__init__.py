@@ -31,7 +31,8 @@ from .losses import (Activation_Softmax_Loss_CategoricalCrossentropy, Loss,
 from .optimizers import Optimizer_Adagrad, Optimizer_Adam, Optimizer_RMSprop, Optimizer_SGD
 from .model import Accuracy_Categorical, Layer_Input, Model
 from .notebook import (SGD, AdaGrad, Adam, CategoricalCrossEntropy, DenseLayer, ReLU, RMSProp,
-                       SoftMax, SoftMaxCategoricalCrossEntropy)
+                       SoftMax, SoftMaxCategoricalCrossEntropy, DropoutLayer)
+from .dropout import Layer_Dropout
 
 __version__ = "0.1.0"
 
@@ -45,4 +46,6 @@ __all__ = [
     "SoftMaxCategoricalCrossEntropy", "SGD", "AdaGrad", "RMSProp", "Adam",
     # the book's chapter-18 model
     "Model", "Layer_Input", "Accuracy_Categorical",
+    # chapter 15, both spellings
+    "Layer_Dropout", "DropoutLayer",
 ]

@@ -1,9 +1,82 @@
-"""The dense layer, in the book's and the notebook's spelling."""
+"""The dense layer (with the L1/L2 regularization of chapter 14)."""
+import math
+import numbers
+
 import numpy as np
 
-from ._arrays import as_array, compute_dtype, dot_dtype, kernel_array, require_2d, result_dtype
+from ._arrays import F32, F64, as_array, compute_dtype, dot_dtype, kernel_array, require_2d, \
+    result_dtype
 from .kernels import sealed
 from .kernels.dense import dense_backward, dense_forward
+
+REGULARIZERS = ("weight_regularizer_l1", "weight_regularizer_l2",
+                "bias_regularizer_l1", "bias_regularizer_l2")
+
+
+def checked_coefficient(name, value):
+    """``value`` if it is a usable regularization strength, else a clear error.
+
+    The book only tests ``> 0``, so a negative or NaN strength would silently
+    switch the term off, and an infinite one turn every gradient into inf/NaN:
+    both are refused."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number (a regularization strength >= 0), "
+                        f"got {value!r} of type {type(value).__name__}")
+    try:
+        finite = math.isfinite(value)
+    except OverflowError:       # an int too large for a float
+        finite = False
+    if not finite or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0 (0 switches the term off), "
+                         f"got {value!r}")
+    return value
+
+
+class _Regularization:
+    """A layer's four strengths as the kernels take them.
+
+    ``values``: the user's objects, in ``REGULARIZERS`` order (the loss
+    multiplies them as the book does, so NumPy's promotion is the book's).
+    ``active``: 1.0 where the strength is > 0.  ``kernel_args[dtype]``:
+    ``(l1_w, 2 * l2_w, l1_b, 2 * l2_b)`` as floats (0.0 where inactive) for
+    the array dtypes in which the backward kernel's arithmetic -- each term
+    rounded to the arrays' dtype -- is NumPy's; absent for a dtype where NumPy
+    would promote a term (e.g. an ``np.float64`` strength with float32
+    arrays: the general path then applies the book's NumPy expressions).
+    """
+    __slots__ = ("values", "active", "kernel_args")
+
+    def __init__(self, values):
+        self.values = values
+        on = [v > 0 for v in values]
+        self.active = tuple(1.0 if a else 0.0 for a in on)
+        l1w, l2w, l1b, l2b = values
+        # the book's terms: l1 * dL1 and (2 * l2) * param
+        terms = (l1w, 2 * l2w, l1b, 2 * l2b)
+        self.kernel_args = {}
+        for dt in (F32, F64):
+            if all(np.result_type(t, dt) == dt for t, a in zip(terms, on) if a):
+                self.kernel_args[dt] = tuple(float(t) if a else 0.0 for t, a in zip(terms, on))
+
+    @staticmethod
+    def of(values):
+        """None when no strength is > 0 (the unregularized kernel then runs)."""
+        return _Regularization(values) if any(v > 0 for v in values) else None
+
+
+def _strength(index):
+    name = REGULARIZERS[index]
+
+    def fget(self):
+        return self._regularizers[index]
+
+    def fset(self, value):
+        values = list(self._regularizers)
+        values[index] = checked_coefficient(name, value)
+        self._regularizers = tuple(values)
+        self._reg = _Regularization.of(self._regularizers)
+
+    return property(fget, fset, doc=f"The book's ``{name}`` (checked: a finite number >= 0).")
 
 
 class Layer_Dense:
@@ -13,13 +86,38 @@ class Layer_Dense:
     NumPy's global generator (looked up at call time, so ``np.random.seed`` and
     ``nnfs.init()`` give the reference's weights and dtype), biases are
     ``np.zeros((1, n_neurons))``.
+
+    Chapter 14: ``backward`` adds the book's L1/L2 gradient terms (``l1 *
+    dL1``, then ``2 * l2 * param``, each where the strength is > 0) in the
+    kernel call that stores ``dweights``/``dbiases``;
+    ``Loss.regularization_loss(layer)`` gives the penalty.  The four
+    strengths are checked whenever they are set (``TypeError``/``ValueError``,
+    the layer left as it was).
     """
 
-    def __init__(self, n_inputs, n_neurons):
+    _regularizers = (0, 0, 0, 0)   # a layer built without __init__: unregularized
+    _reg = None                    # _Regularization, or None: no strength > 0
+    weight_regularizer_l1 = _strength(0)
+    weight_regularizer_l2 = _strength(1)
+    bias_regularizer_l1 = _strength(2)
+    bias_regularizer_l2 = _strength(3)
+
+    def __init__(self, n_inputs, n_neurons,
+                 weight_regularizer_l1=0, weight_regularizer_l2=0,
+                 bias_regularizer_l1=0, bias_regularizer_l2=0):
+        # checked before the weights are drawn: a refused layer leaves the
+        # global generator where it was
+        values = tuple(checked_coefficient(name, v) for name, v in zip(REGULARIZERS, (
+            weight_regularizer_l1, weight_regularizer_l2, bias_regularizer_l1,
+            bias_regularizer_l2)))
         self.weights = 0.01 * np.random.randn(n_inputs, n_neurons)
         self.biases = np.zeros((1, n_neurons))
+        self._regularizers = values
+        self._reg = _Regularization.of(values)
 
-    def forward(self, inputs):
+    def forward(self, inputs, training=False):
+        # ``training`` is accepted for the book's chapter 18+ calls and, as in
+        # the book, not used: a dense layer computes the same in both modes
         w = self.weights
         if type(inputs) is np.ndarray:
             # Fast path: the sealed kernel's dispatcher checks dtypes and layout
@@ -71,7 +169,14 @@ class Layer_Dense:
                 dweights = np.empty(w.shape, dt)
                 dbiases = np.empty((1, w.shape[1]), dt)
                 dinputs = np.empty(x.shape, dt)
-                if sealed.dense_backward(x, w, dvalues, dweights, dbiases, dinputs):
+                reg = self._reg
+                if reg is None:
+                    ok = sealed.dense_backward(x, w, dvalues, dweights, dbiases, dinputs)
+                else:
+                    c = reg.kernel_args.get(dt)
+                    ok = c is not None and sealed.dense_backward_reg(
+                        x, w, self.biases, dvalues, dweights, dbiases, dinputs, *c)
+                if ok:
                     self.dweights = dweights
                     self.dbiases = dbiases
                     self.dinputs = dinputs
@@ -79,7 +184,28 @@ class Layer_Dense:
             except (TypeError, IndexError, AttributeError):
                 pass
         d = as_array(dvalues, "dvalues")
-        self.dweights, self.dbiases, self.dinputs = self._backward_general(self.inputs, w, d)
+        dweights, dbiases, dinputs = self._backward_general(self.inputs, w, d)
+        if self._reg is not None:
+            self._regularize_general(dweights, dbiases)
+        self.dweights, self.dbiases, self.dinputs = dweights, dbiases, dinputs
+
+    def _regularize_general(self, dweights, dbiases):
+        """The book's NumPy expressions, on the fresh gradient arrays: any
+        dtype, any strength type, promotion exactly as NumPy's."""
+        l1w, l2w, l1b, l2b = self._regularizers
+        w, b = self.weights, self.biases
+        if l1w > 0:
+            dL1 = np.ones_like(w)
+            dL1[w < 0] = -1
+            dweights += l1w * dL1
+        if l2w > 0:
+            dweights += 2 * l2w * w
+        if l1b > 0:
+            dL1 = np.ones_like(b)
+            dL1[b < 0] = -1
+            dbiases += l1b * dL1
+        if l2b > 0:
+            dbiases += 2 * l2b * b
 
     def _backward_general(self, x, w, d):
         self._checked_params(w, self.biases)

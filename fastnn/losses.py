@@ -4,6 +4,7 @@ import numpy as np
 from ._arrays import (F32, F64, as_array, check_labels, compute_dtype, kernel_array,
                       label_error, require_2d, result_dtype)
 from .activations import Activation_Softmax
+from .layers import Layer_Dense
 from .kernels import sealed
 from .kernels.losses import (cce_dense_backward, cce_dense_forward, cce_sparse_backward,
                              cce_sparse_forward, softmax_cce_sparse_backward,
@@ -11,11 +12,77 @@ from .kernels.losses import (cce_dense_backward, cce_dense_forward, cce_sparse_b
 
 
 class Loss:
-    """Base class: ``calculate`` is the mean of ``forward``'s per-sample losses."""
+    """Base class: ``calculate`` is the mean of ``forward``'s per-sample losses;
+    ``regularization_loss`` the L1/L2 penalty of chapter 14."""
 
-    def calculate(self, output, y):
+    def regularization_loss(self, layer=None):
+        """``l1 * sum(|W|) + l2 * sum(W * W)`` (and the same on the biases) for
+        each strength > 0, as the book adds them up (0 when none is).
+
+        Chapter 14 passes the layer; from chapter 18 on the book calls it with
+        no argument, over the layers given to ``remember_trainable_layers``.
+        The sums are NumPy's to the bit (``np.sum``'s pairwise order), and of
+        NumPy's types: 0 (an int) when no strength is > 0, else a NumPy
+        scalar promoted from the strengths and the parameters' dtype."""
+        if layer is not None:
+            return _penalty(layer, 0)
+        try:
+            layers = self.trainable_layers
+        except AttributeError:
+            raise AttributeError(
+                "regularization_loss() without a layer sums over the layers given to "
+                "remember_trainable_layers(), which has not been called on this loss; "
+                "pass the layer, as in chapter 14: regularization_loss(layer)") from None
+        regularization_loss = 0
+        for layer in layers:
+            regularization_loss = _penalty(layer, regularization_loss)
+        return regularization_loss
+
+    def remember_trainable_layers(self, trainable_layers):
+        self.trainable_layers = trainable_layers
+
+    def calculate(self, output, y, *, include_regularization=False):
         sample_losses = self.forward(output, y)
-        return np.mean(sample_losses)
+        data_loss = np.mean(sample_losses)
+        if not include_regularization:
+            return data_loss
+        return data_loss, self.regularization_loss()
+
+
+def _penalty(layer, regularization_loss):
+    """``regularization_loss`` plus ``layer``'s penalty, in the book's order."""
+    if isinstance(layer, Layer_Dense):
+        reg = layer._reg
+        if reg is None:
+            return regularization_loss          # every strength is 0
+        w = layer.weights
+        try:                                    # fast path: one call for the four sums
+            sums = np.empty((1, 4), w.dtype)
+            ok = sealed.regularization_sums(w, layer.biases, sums, *reg.active)
+        except (TypeError, AttributeError):     # other dtypes, layouts, non-arrays
+            ok = False
+        if ok:
+            l1w, l2w, l1b, l2b = reg.values
+            s = sums[0]                         # its items are NumPy scalars, as np.sum's
+            if l1w > 0:
+                regularization_loss += l1w * s[0]
+            if l2w > 0:
+                regularization_loss += l2w * s[1]
+            if l1b > 0:
+                regularization_loss += l1b * s[2]
+            if l2b > 0:
+                regularization_loss += l2b * s[3]
+            return regularization_loss
+    # any other layer object (a twin's, a user's): the book's expressions
+    if layer.weight_regularizer_l1 > 0:
+        regularization_loss += layer.weight_regularizer_l1 * np.sum(np.abs(layer.weights))
+    if layer.weight_regularizer_l2 > 0:
+        regularization_loss += layer.weight_regularizer_l2 * np.sum(layer.weights * layer.weights)
+    if layer.bias_regularizer_l1 > 0:
+        regularization_loss += layer.bias_regularizer_l1 * np.sum(np.abs(layer.biases))
+    if layer.bias_regularizer_l2 > 0:
+        regularization_loss += layer.bias_regularizer_l2 * np.sum(layer.biases * layer.biases)
+    return regularization_loss
 
 
 def _predictions(y_pred, what):

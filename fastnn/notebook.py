@@ -10,11 +10,13 @@ works.
 from .activations import Activation_ReLU, Activation_Softmax
 from .layers import Layer_Dense
 from .losses import Activation_Softmax_Loss_CategoricalCrossentropy, Loss_CategoricalCrossentropy
+from .dropout import Layer_Dropout
+from .losses import Loss
 from .optimizers import (Optimizer_Adagrad, Optimizer_Adam, Optimizer_RMSprop, Optimizer_SGD,
                          _Optimizer)
 
 __all__ = ["DenseLayer", "ReLU", "SoftMax", "CategoricalCrossEntropy",
-           "SoftMaxCategoricalCrossEntropy", "SGD", "AdaGrad", "RMSProp", "Adam"]
+           "SoftMaxCategoricalCrossEntropy", "SGD", "AdaGrad", "RMSProp", "Adam", "DropoutLayer"]
 
 # {book class: ({notebook attribute: book attribute}, {notebook method: book method})}
 ALIASES = {
@@ -23,6 +25,10 @@ ALIASES = {
                  {"preUpdateParams": "pre_update_params", "updateParams": "update_params",
                   "postUpdateParams": "post_update_params"}),
     Optimizer_Adam: ({"beta1": "beta_1", "beta2": "beta_2"}, {}),
+    # chapter 14: the regularization strengths and the loss's penalty
+    Layer_Dense: ({"weightl1": "weight_regularizer_l1", "weightl2": "weight_regularizer_l2",
+                   "biasl1": "bias_regularizer_l1", "biasl2": "bias_regularizer_l2"}, {}),
+    Loss: ({}, {"regularizationLoss": "regularization_loss"}),
 }
 
 
@@ -57,10 +63,11 @@ for _cls, (_attributes, _methods) in ALIASES.items():
 
 
 class DenseLayer(Layer_Dense):
-    """The notebook's spelling: ``DenseLayer(nInputs, nNeurons)``."""
+    """The notebook's spelling: ``DenseLayer(nInputs, nNeurons, weightl1=0, weightl2=0,
+    biasl1=0, biasl2=0)``."""
 
-    def __init__(self, nInputs, nNeurons):
-        super().__init__(nInputs, nNeurons)
+    def __init__(self, nInputs, nNeurons, weightl1=0, weightl2=0, biasl1=0, biasl2=0):
+        super().__init__(nInputs, nNeurons, weightl1, weightl2, biasl1, biasl2)
 
 
 class ReLU(Activation_ReLU):
@@ -107,3 +114,7 @@ class Adam(Optimizer_Adam):
 
     def __init__(self, lr=0.001, decay=0., epsilon=1e-7, beta1=0.9, beta2=0.999):
         super().__init__(lr, decay, epsilon, beta1, beta2)
+
+
+class DropoutLayer(Layer_Dropout):
+    """The notebook's spelling of :class:`Layer_Dropout`: ``DropoutLayer(rate)``."""

@@ -1,19 +1,34 @@
 """Dense layer forward and backward, each one kernel call.
 
 Small layers (the book's 2-64-3 net) are dominated by call overhead and
-temporaries, so they run on the loop routines of ``gemm.py``, choosing for
+temporaries, so they run on the loop routines of ``gemm.py`` (and, for the
+backward of the 2-64-3 net's two shapes, ``dense_small.py``), choosing for
 each product the routine whose innermost loop runs along the longer
 dimension.  Large layers go to BLAS (``blas.py``).
+
+The backward takes the layer's L1/L2 coefficients (chapter 14) as
+``reg = (weight l1, 2 * weight l2, bias l1, 2 * bias l2)``: each routine adds
+the book's terms (``regularization.regularized``) as it stores ``dweights``
+and ``dbiases`` where it has a store of its own (the seed shapes, the small
+K >= N path), else in a pass over the K x N gradients inside the same call
+(a loop accumulating into ``dweights`` itself, BLAS).
 """
 import numpy as np
 from ._jit import kernel
 
 from .blas import gemm_blas
+from .dense_small import backward_k2, backward_n3
 from .gemm import (_transpose, _zeros, gemm_nn, gemm_nn_small_k, gemm_nt, gemm_tn,
                    relu_inplace, relu_mask_inplace)
+from .regularization import NO_REGULARIZATION, regularize_inplace, regularized
 
 # From this many multiply-adds per product on, BLAS's blocked GEMM beats the
-# loops of gemm.py (measured with benchmarks/bench_ops.py).
+# loops of gemm.py (measured with benchmarks/bench_ops.py) -- except for the
+# thin products (K <= 3 inputs, or N == 3 outputs), which BLAS cannot block:
+# their loop routines stay 3-6x faster than single-threaded BLAS at any batch
+# (measured at 3000x2->64 and 3000x64->3, chapter 15's layers: 18 us vs 45 us
+# forward, 27 us vs 158 us backward, float64), and multi-threaded BLAS on a
+# busy two-core machine took milliseconds.
 BLAS_MIN_MADDS = 1 << 18
 
 
@@ -23,14 +38,16 @@ def dense_forward_act(x, w, b, out, relu):
     fused dense + ReLU: fused into the store on the small-K path)."""
     m, k = x.shape
     n = w.shape[1]
-    if m * k * n >= BLAS_MIN_MADDS:
+    if n >= k and k <= 3:
+        gemm_nn_small_k(x, w, b[0], out, relu)
+        return
+    elif n == 3 and k > 3:
+        gemm_nt(x, _transpose(w), b[0], out)
+    elif m * k * n >= BLAS_MIN_MADDS:
         for i in range(m):
             for j in range(n):
                 out[i, j] = b[0, j]
         gemm_blas(x, False, w, False, out, True)
-    elif n >= k and k <= 3:
-        gemm_nn_small_k(x, w, b[0], out, relu)
-        return
     elif n >= k:
         gemm_nn(x, w, b[0], out)
     else:
@@ -53,7 +70,7 @@ def dense_forward(x, w, b, out):
 
 
 @kernel(reductions=True)
-def _backward_thin_input(x, w, dvalues, dweights, dbiases, dinputs, want_dinputs):
+def _backward_thin_input(x, w, dvalues, dweights, dbiases, dinputs, want_dinputs, b, reg):
     """The whole backward in one pass over ``dvalues``, for K < N (e.g. the 2-64 layer).
 
     Four samples at a time: their rows of ``dvalues`` are read once from L2 and
@@ -107,215 +124,18 @@ def _backward_thin_input(x, w, dvalues, dweights, dbiases, dinputs, want_dinputs
             if want_dinputs:
                 dinputs[i, p] = acc
         i += 1
+    # the sums were accumulated in place: the terms go on in a pass over the
+    # K x N results (not over the batch)
+    _regularize_params(w, b, dweights, dbiases, reg)
 
 
-@kernel(contract=True)
-def _backward_n3(x, w, dvalues, dweights, dbiases, dinputs, want_dinputs, masked, mask):
-    """The backward for N == 3 <= K (e.g. the 64->3 layer), four samples per pass.
-
-    ``dinputs`` rows are written four at a time from the three rows of w.T
-    (each load of w.T feeds four rows; the vector loop's setup is paid once per
-    four rows), and the three rows of dW.T are updated together from four rows
-    of ``x`` (each x element loaded once, not three times).  Measured 2x faster
-    than gemm_nn + gemm_tn + transposes at 300x64->3.  The arrays are walked
-    as flat memory: 2-D indexing inside the inner loops measured 10-15%
-    slower; eight samples per pass measured 3x slower (register spills), and
-    one scratch array sliced six ways instead of six arrays 10% slower (LLVM
-    cannot tell the slices apart).  With ``masked``, ``dinputs`` is stored as
-    ``relu_backward`` would leave it behind a ReLU whose output is ``mask``."""
-    m, k = x.shape
-    zero = dinputs.dtype.type(0.0)
-    xf = x.reshape(-1)
-    df = dvalues.reshape(-1)
-    of = dinputs.reshape(-1)
-    mf = mask.reshape(-1)
-    wt0 = np.empty(k, w.dtype)
-    wt1 = np.empty(k, w.dtype)
-    wt2 = np.empty(k, w.dtype)
-    a0 = np.empty(k, dweights.dtype)
-    a1 = np.empty(k, dweights.dtype)
-    a2 = np.empty(k, dweights.dtype)
-    for p in range(k):
-        wt0[p] = w[p, 0]
-        wt1[p] = w[p, 1]
-        wt2[p] = w[p, 2]
-        a0[p] = 0.0
-        a1[p] = 0.0
-        a2[p] = 0.0
-    # bias sums row after row, as NumPy's axis-0 sum (no reassociation in
-    # this kernel: none of its loops is a reduction that needs it to vectorize)
-    s0 = s1 = s2 = zero
-    i = 0
-    while i + 4 <= m:
-        b = 3 * i
-        c00, c01, c02 = df[b], df[b + 1], df[b + 2]
-        c10, c11, c12 = df[b + 3], df[b + 4], df[b + 5]
-        c20, c21, c22 = df[b + 6], df[b + 7], df[b + 8]
-        c30, c31, c32 = df[b + 9], df[b + 10], df[b + 11]
-        s0 = (((s0 + c00) + c10) + c20) + c30
-        s1 = (((s1 + c01) + c11) + c21) + c31
-        s2 = (((s2 + c02) + c12) + c22) + c32
-        r0 = i * k
-        r1 = r0 + k
-        r2 = r1 + k
-        r3 = r2 + k
-        # the two dinputs loops are written out: a `masked` test inside one
-        # loop was not always hoisted by LLVM (measured 2.5x slower)
-        if want_dinputs and masked:
-            for j in range(k):
-                w0 = wt0[j]
-                w1 = wt1[j]
-                w2 = wt2[j]
-                v0 = c00 * w0 + c01 * w1 + c02 * w2
-                v1 = c10 * w0 + c11 * w1 + c12 * w2
-                v2 = c20 * w0 + c21 * w1 + c22 * w2
-                v3 = c30 * w0 + c31 * w1 + c32 * w2
-                of[r0 + j] = 0.0 if mf[r0 + j] <= 0.0 else v0
-                of[r1 + j] = 0.0 if mf[r1 + j] <= 0.0 else v1
-                of[r2 + j] = 0.0 if mf[r2 + j] <= 0.0 else v2
-                of[r3 + j] = 0.0 if mf[r3 + j] <= 0.0 else v3
-        elif want_dinputs:
-            for j in range(k):
-                w0 = wt0[j]
-                w1 = wt1[j]
-                w2 = wt2[j]
-                of[r0 + j] = c00 * w0 + c01 * w1 + c02 * w2
-                of[r1 + j] = c10 * w0 + c11 * w1 + c12 * w2
-                of[r2 + j] = c20 * w0 + c21 * w1 + c22 * w2
-                of[r3 + j] = c30 * w0 + c31 * w1 + c32 * w2
-        for j in range(k):
-            x0 = xf[r0 + j]
-            x1 = xf[r1 + j]
-            x2 = xf[r2 + j]
-            x3 = xf[r3 + j]
-            a0[j] += c00 * x0 + c10 * x1 + c20 * x2 + c30 * x3
-            a1[j] += c01 * x0 + c11 * x1 + c21 * x2 + c31 * x3
-            a2[j] += c02 * x0 + c12 * x1 + c22 * x2 + c32 * x3
-        i += 4
-    while i < m:
-        c0, c1, c2 = df[3 * i], df[3 * i + 1], df[3 * i + 2]
-        s0 += c0
-        s1 += c1
-        s2 += c2
-        r0 = i * k
-        for j in range(k):
-            if want_dinputs:
-                v = c0 * wt0[j] + c1 * wt1[j] + c2 * wt2[j]
-                of[r0 + j] = 0.0 if masked and mf[r0 + j] <= 0.0 else v
-            xv = xf[r0 + j]
-            a0[j] += c0 * xv
-            a1[j] += c1 * xv
-            a2[j] += c2 * xv
-        i += 1
-    dbiases[0, 0] = s0
-    dbiases[0, 1] = s1
-    dbiases[0, 2] = s2
-    for p in range(k):
-        dweights[p, 0] = a0[p]
-        dweights[p, 1] = a1[p]
-        dweights[p, 2] = a2[p]
-
-
-@kernel(reductions=True)
-def _backward_k2(x, w, dvalues, dweights, dbiases, dinputs, want_dinputs):
-    """The backward for K == 2 < N (e.g. the 2->64 layer): per four samples,
-    ONE loop over the N columns does the bias sums, both rows of ``dweights``
-    and the eight dot products of ``dinputs``, so each ``dvalues`` element is
-    loaded once instead of K + 1 times; measured 1.6x faster than
-    ``_backward_thin_input`` at 300x2->64.  Flat indexing and the sums kept in
-    separate 1-D arrays measured another 7-10%.
-
-    The column loops index with unsigned integers.  With signed ones Numba adds
-    a negative-index wraparound, and the run-time overlap check LLVM puts
-    before the vectorized loop (it stores and reduces at once) compares ranges
-    twice as long as the arrays: scratch memory allocated just past
-    ``dvalues`` failed it now and then, and the scalar loop's sequential sums
-    changed ``dinputs`` in its last bits from one call to the next."""
-    m = x.shape[0]
-    n = w.shape[1]
-    un = np.uint64(n)  # see above
-    zero = dinputs.dtype.type(0.0)
-    xf = x.reshape(-1)
-    df = dvalues.reshape(-1)
-    of = dinputs.reshape(-1)
-    w0v = np.empty(n, w.dtype)
-    w1v = np.empty(n, w.dtype)
-    g0 = np.empty(n, dweights.dtype)
-    g1 = np.empty(n, dweights.dtype)
-    gb = np.empty(n, dbiases.dtype)
-    for j in range(n):
-        w0v[j] = w[0, j]
-        w1v[j] = w[1, j]
-        g0[j] = 0.0
-        g1[j] = 0.0
-        gb[j] = 0.0
-    i = 0
-    while i + 4 <= m:
-        x00, x01 = xf[2 * i], xf[2 * i + 1]
-        x10, x11 = xf[2 * i + 2], xf[2 * i + 3]
-        x20, x21 = xf[2 * i + 4], xf[2 * i + 5]
-        x30, x31 = xf[2 * i + 6], xf[2 * i + 7]
-        r0 = np.uint64(i) * un
-        r1 = r0 + un
-        r2 = r1 + un
-        r3 = r2 + un
-        if want_dinputs:
-            a00 = a01 = a10 = a11 = a20 = a21 = a30 = a31 = zero
-            for j in range(un):
-                d0 = df[r0 + j]
-                d1 = df[r1 + j]
-                d2 = df[r2 + j]
-                d3 = df[r3 + j]
-                w0 = w0v[j]
-                w1 = w1v[j]
-                gb[j] += (d0 + d1) + (d2 + d3)
-                g0[j] += x00 * d0 + x10 * d1 + x20 * d2 + x30 * d3
-                g1[j] += x01 * d0 + x11 * d1 + x21 * d2 + x31 * d3
-                a00 += d0 * w0
-                a01 += d0 * w1
-                a10 += d1 * w0
-                a11 += d1 * w1
-                a20 += d2 * w0
-                a21 += d2 * w1
-                a30 += d3 * w0
-                a31 += d3 * w1
-            of[2 * i] = a00
-            of[2 * i + 1] = a01
-            of[2 * i + 2] = a10
-            of[2 * i + 3] = a11
-            of[2 * i + 4] = a20
-            of[2 * i + 5] = a21
-            of[2 * i + 6] = a30
-            of[2 * i + 7] = a31
-        else:
-            for j in range(un):
-                d0 = df[r0 + j]
-                d1 = df[r1 + j]
-                d2 = df[r2 + j]
-                d3 = df[r3 + j]
-                gb[j] += (d0 + d1) + (d2 + d3)
-                g0[j] += x00 * d0 + x10 * d1 + x20 * d2 + x30 * d3
-                g1[j] += x01 * d0 + x11 * d1 + x21 * d2 + x31 * d3
-        i += 4
-    while i < m:
-        x0, x1 = xf[2 * i], xf[2 * i + 1]
-        r0 = np.uint64(i) * un
-        a0 = a1 = zero
-        for j in range(un):
-            d = df[r0 + j]
-            gb[j] += d
-            g0[j] += x0 * d
-            g1[j] += x1 * d
-            a0 += d * w0v[j]
-            a1 += d * w1v[j]
-        if want_dinputs:
-            of[2 * i] = a0
-            of[2 * i + 1] = a1
-        i += 1
-    for j in range(n):
-        dbiases[0, j] = gb[j]
-        dweights[0, j] = g0[j]
-        dweights[1, j] = g1[j]
+@kernel
+def _regularize_params(w, b, dweights, dbiases, reg):
+    wl1, wl2, bl1, bl2 = reg
+    if wl1 > 0.0 or wl2 > 0.0:
+        regularize_inplace(dweights, w, wl1, wl2, wl1 > 0.0, wl2 > 0.0)
+    if bl1 > 0.0 or bl2 > 0.0:
+        regularize_inplace(dbiases, b, bl1, bl2, bl1 > 0.0, bl2 > 0.0)
 
 
 @kernel(reductions=True)
@@ -327,24 +147,31 @@ def dense_backward_into(x, w, dvalues, dweights, dbiases, dinputs, want_dinputs,
     output is ``mask``; ``dinputs`` is then stored as that ReLU's backward
     would leave it (fused into the store on the N == 3 path), which saves the
     ReLU's own backward pass."""
+    _backward(x, w, dvalues, dweights, dbiases, dinputs, want_dinputs, masked, mask,
+              dbiases, NO_REGULARIZATION)
+
+
+@kernel(reductions=True)
+def _backward(x, w, dvalues, dweights, dbiases, dinputs, want_dinputs, masked, mask, b, reg):
+    """``dense_backward_into`` with the biases ``b`` and the L1/L2 ``reg``."""
     m, k = x.shape
     n = w.shape[1]
     small = m * k * n < BLAS_MIN_MADDS
-    if small and n == 3 and k >= 3:
-        _backward_n3(x, w, dvalues, dweights, dbiases, dinputs, want_dinputs, masked, mask)
+    if n == 3 and k >= 3:           # thin: at any batch (see BLAS_MIN_MADDS)
+        backward_n3(x, w, dvalues, dweights, dbiases, dinputs, want_dinputs, masked, mask, b, reg)
         return
-    if small and k == 2 and n > 2:
-        _backward_k2(x, w, dvalues, dweights, dbiases, dinputs, want_dinputs)
+    if k == 2 and n > 2:
+        backward_k2(x, w, dvalues, dweights, dbiases, dinputs, want_dinputs, b, reg)
     elif small and k < n:
-        _backward_thin_input(x, w, dvalues, dweights, dbiases, dinputs, want_dinputs)
+        _backward_thin_input(x, w, dvalues, dweights, dbiases, dinputs, want_dinputs, b, reg)
     else:
-        _backward_general(x, w, dvalues, dweights, dbiases, dinputs, want_dinputs, small)
+        _backward_general(x, w, dvalues, dweights, dbiases, dinputs, want_dinputs, small, b, reg)
     if masked and want_dinputs:
         relu_mask_inplace(dinputs, mask)
 
 
 @kernel(reductions=True)
-def _backward_general(x, w, dvalues, dweights, dbiases, dinputs, want_dinputs, small):
+def _backward_general(x, w, dvalues, dweights, dbiases, dinputs, want_dinputs, small, b, reg):
     """Bias sums, then BLAS for large layers or, for K >= N, the loop routines."""
     m, k = x.shape
     n = w.shape[1]
@@ -358,6 +185,7 @@ def _backward_general(x, w, dvalues, dweights, dbiases, dinputs, want_dinputs, s
         gemm_blas(x, True, dvalues, False, dweights, False)
         if want_dinputs:
             gemm_blas(dvalues, False, w, True, dinputs, False)
+        _regularize_params(w, b, dweights, dbiases, reg)
         return
     # K >= N: dinputs rows are combinations of the N rows of w.T, and
     # dweights.T accumulates rank-1 updates along the long K axis.
@@ -365,9 +193,20 @@ def _backward_general(x, w, dvalues, dweights, dbiases, dinputs, want_dinputs, s
         gemm_nn(dvalues, _transpose(w), _zeros(k, w), dinputs)
     dwt = np.empty((n, k), dweights.dtype)
     gemm_tn(dvalues, x, dwt)
-    for p in range(k):
-        for j in range(n):
-            dweights[p, j] = dwt[j, p]
+    wl1, wl2, bl1, bl2 = reg
+    if wl1 > 0.0 or wl2 > 0.0:
+        # the terms as the transposed products are stored
+        t = dweights.dtype.type
+        l1t, l2t, on1, on2 = t(wl1), t(wl2), wl1 > 0.0, wl2 > 0.0
+        for p in range(k):
+            for j in range(n):
+                dweights[p, j] = regularized(dwt[j, p], w[p, j], l1t, l2t, on1, on2)
+    else:
+        for p in range(k):
+            for j in range(n):
+                dweights[p, j] = dwt[j, p]
+    if bl1 > 0.0 or bl2 > 0.0:
+        regularize_inplace(dbiases, b, bl1, bl2, bl1 > 0.0, bl2 > 0.0)
 
 
 @kernel
@@ -381,4 +220,23 @@ def dense_backward(x, w, dvalues, dweights, dbiases, dinputs):
             or dbiases.shape != (1, n) or dinputs.shape != (m, k)):
         return False
     dense_backward_into(x, w, dvalues, dweights, dbiases, dinputs, True, False, dinputs)
+    return True
+
+
+@kernel
+def dense_backward_reg(x, w, b, dvalues, dweights, dbiases, dinputs, wl1, wl2x2, bl1, bl2x2):
+    """``dense_backward`` plus the book's L1/L2 terms (chapter 14) on ``dweights``
+    and ``dbiases``: ``l1 * dL1`` then ``2 * l2 * param``, each where its
+    coefficient is > 0.  ``wl2x2``/``bl2x2`` are ``2 * l2`` as the caller's
+    Python computes it; the terms are rounded to the arrays' dtype as NumPy
+    rounds them.  ``b``: the layer's biases, (1, N).
+
+    Returns False, having written nothing, if the shapes do not fit."""
+    m, k = x.shape
+    n = w.shape[1]
+    if (w.shape[0] != k or b.shape != (1, n) or dvalues.shape != (m, n)
+            or dweights.shape != (k, n) or dbiases.shape != (1, n) or dinputs.shape != (m, k)):
+        return False
+    _backward(x, w, dvalues, dweights, dbiases, dinputs, True, False, dinputs, b,
+              (float(wl1), float(wl2x2), float(bl1), float(bl2x2)))
     return True

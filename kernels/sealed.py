@@ -23,6 +23,8 @@ _KINDS = {
     "adagrad_update": ("optimizers", "aaaaaaff"),
     "rmsprop_update": ("optimizers", "aaaaaafff"),
     "adam_update": ("optimizers", "aaaaaaaaffffff"),
+    "dense_backward_reg": ("dense", "aaaaaaaffff"),
+    "regularization_sums": ("regularization", "aaaffff"),
 }
 
 

@@ -1,16 +1,17 @@
 """The independent NumPy twin of fastnn, used by the tests and benchmarks.
 
 These are the plain NumPy classes of *Neural Networks from Scratch in Python*
-(chapter 10 state), written exactly as the book does the math, in both
+(chapter 10 state, plus chapter 14's L1/L2 regularization and chapter
+15's dropout), written exactly as the book does the math, in both
 spellings:
 
 * book API: ``Layer_Dense``, ``Activation_ReLU``, ``Activation_Softmax``,
   ``Loss``, ``Loss_CategoricalCrossentropy``,
   ``Activation_Softmax_Loss_CategoricalCrossentropy``, ``Optimizer_SGD``,
-  ``Optimizer_Adagrad``, ``Optimizer_RMSprop``, ``Optimizer_Adam``;
+  ``Optimizer_Adagrad``, ``Optimizer_RMSprop``, ``Optimizer_Adam``, ``Layer_Dropout``;
 * notebook API: ``DenseLayer``, ``ReLU``, ``SoftMax``, ``Loss``,
   ``CategoricalCrossEntropy``, ``SoftMaxCategoricalCrossEntropy``, ``SGD``,
-  ``AdaGrad``, ``RMSProp``, ``Adam``.
+  ``AdaGrad``, ``RMSProp``, ``Adam``, ``DropoutLayer``.
 
 This package (one module per part of the book: layers, activations,
 losses, optimizers) imports nothing but NumPy and never uses fastnn's kernels: it is
@@ -29,6 +30,8 @@ __all__ = [
     # notebook API
     "DenseLayer", "ReLU", "SoftMax", "CategoricalCrossEntropy",
     "SoftMaxCategoricalCrossEntropy", "SGD", "AdaGrad", "RMSProp", "Adam",
+    # chapter 15, both spellings
+    "Layer_Dropout", "DropoutLayer",
 ]
 
 from .layers import DenseLayer, Layer_Dense  # noqa: E402
@@ -38,3 +41,4 @@ from .losses import (Activation_Softmax_Loss_CategoricalCrossentropy,  # noqa: E
                      SoftMaxCategoricalCrossEntropy)
 from .optimizers import (SGD, AdaGrad, Adam, Optimizer_Adagrad, Optimizer_Adam,  # noqa: E402
                          Optimizer_RMSprop, Optimizer_SGD, RMSProp)
+from .layers import DropoutLayer, Layer_Dropout  # noqa: E402

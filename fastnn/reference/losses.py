@@ -9,10 +9,45 @@ from .activations import Activation_Softmax, SoftMax
 
 class Loss:
 
-    def calculate(self, output, y):
+    # chapter 14 passes the layer; chapter 18 on sums over the trainable layers
+    def regularization_loss(self, layer=None):
+        layers = self.trainable_layers if layer is None else [layer]
+
+        regularization_loss = 0
+
+        for layer in layers:
+            if layer.weight_regularizer_l1 > 0:
+                regularization_loss += layer.weight_regularizer_l1 * \
+                                       np.sum(np.abs(layer.weights))
+            if layer.weight_regularizer_l2 > 0:
+                regularization_loss += layer.weight_regularizer_l2 * \
+                                       np.sum(layer.weights *
+                                              layer.weights)
+            if layer.bias_regularizer_l1 > 0:
+                regularization_loss += layer.bias_regularizer_l1 * \
+                                       np.sum(np.abs(layer.biases))
+            if layer.bias_regularizer_l2 > 0:
+                regularization_loss += layer.bias_regularizer_l2 * \
+                                       np.sum(layer.biases *
+                                              layer.biases)
+
+        return regularization_loss
+
+    def remember_trainable_layers(self, trainable_layers):
+        self.trainable_layers = trainable_layers
+
+    def calculate(self, output, y, *, include_regularization=False):
         sample_losses = self.forward(output, y)
         data_loss = np.mean(sample_losses)
-        return data_loss
+
+        if not include_regularization:
+            return data_loss
+
+        return data_loss, self.regularization_loss()
+
+    # notebook spelling
+    def regularizationLoss(self, layer=None):
+        return self.regularization_loss(layer)
 
 
 class Loss_CategoricalCrossentropy(Loss):
