@@ -35,6 +35,8 @@ import pytest
 from numba import njit
 
 from fastnn.kernels import dense as D
+from fastnn.kernels import dense_small as DS
+from fastnn.kernels.regularization import NO_REGULARIZATION as NO_REG
 from fastnn.kernels import losses as L
 
 DTYPES = [np.float64, np.float32]
@@ -50,8 +52,9 @@ def scratch_twin(dispatcher):
     assert scratch, f"{dispatcher.__name__} allocates no scratch arrays"
     src = re.sub(r"^\s+\w+ = np\.empty\(.*\n", "", src, flags=re.M)
     src = re.sub(r"^@.*\n", "", src, flags=re.M)
-    src = re.sub(r"^def (\w+)\((.*)\):", lambda m: f"def twin({m.group(2)}, {', '.join(scratch)}):",
-                 src, count=1, flags=re.M)
+    src = re.sub(r"^def (\w+)\((.*?)\):",
+                 lambda m: f"def twin({' '.join(m.group(2).split())}, {', '.join(scratch)}):",
+                 src, count=1, flags=re.M | re.S)
     namespace = dict(dispatcher.py_func.__globals__)
     exec(compile(src, f"<twin of {dispatcher.__name__}>", "exec"), namespace)
     options = dict(dispatcher.fastnn_options, cache=False)
@@ -68,8 +71,9 @@ def _k2_inputs(dt, m, n):
 @pytest.mark.parametrize("dt", DTYPES, ids=lambda d: d.__name__)
 def test_backward_k2_does_not_depend_on_where_its_scratch_lies(dt, m):
     n = 64
-    twin, n_scratch = scratch_twin(D._backward_k2)
+    twin, n_scratch = scratch_twin(DS.backward_k2)
     x, w, d = _k2_inputs(dt, m, n)
+    b = np.zeros((1, n), dt)
 
     def run(gap, want=True):
         # dvalues, then its scratch arrays `gap` elements past its end
@@ -79,13 +83,13 @@ def test_backward_k2_does_not_depend_on_where_its_scratch_lies(dt, m):
         start = m * n + gap
         scratch = [buf[start + q * n: start + (q + 1) * n] for q in range(n_scratch)]
         out = np.zeros((2, n), dt), np.zeros((1, n), dt), np.zeros((m, 2), dt)
-        twin(x, w, dv, *out, want, *scratch)
+        twin(x, w, dv, *out, want, b, NO_REG, *scratch)
         return [a.tobytes() for a in out]
 
     far = run(4 * m * n)
     # the twin is the kernel: the same bits as the kernel itself
     out = np.zeros((2, n), dt), np.zeros((1, n), dt), np.zeros((m, 2), dt)
-    D._backward_k2(x, w, d, *out, True)
+    DS.backward_k2(x, w, d, *out, True, b, NO_REG)
     assert [a.tobytes() for a in out] == far
     for gap in range(0, 2 * m * n + 2 * n, max(1, m * n // 64)):
         got = run(gap)
@@ -98,7 +102,7 @@ def test_backward_k2_does_not_depend_on_where_its_scratch_lies(dt, m):
 @pytest.mark.parametrize("dt", DTYPES, ids=lambda d: d.__name__)
 def test_backward_n3_does_not_depend_on_where_its_scratch_lies(dt, masked):
     m, k = 37, 64
-    twin, n_scratch = scratch_twin(D._backward_n3)
+    twin, n_scratch = scratch_twin(DS.backward_n3)
     rng = np.random.default_rng(3)
     x = np.maximum(rng.standard_normal((m, k)), 0).astype(dt)
     w, d = rng.standard_normal((k, 3)).astype(dt), rng.standard_normal((m, 3)).astype(dt)
@@ -113,7 +117,7 @@ def test_backward_n3_does_not_depend_on_where_its_scratch_lies(dt, masked):
             scratch = [buf[start + q * k: start + (q + 1) * k] for q in range(n_scratch)]
             xv, dv = (head, d) if first == "x" else (x, head)
             out = np.zeros((k, 3), dt), np.zeros((1, 3), dt), np.zeros((m, k), dt)
-            twin(xv, w, dv, *out, True, masked, xv, *scratch)
+            twin(xv, w, dv, *out, True, masked, xv, np.zeros((1, 3), dt), NO_REG, *scratch)
             results.add(b"".join(a.tobytes() for a in out))
     assert len(results) == 1
 
