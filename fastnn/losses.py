@@ -42,11 +42,26 @@ class Loss:
         self.trainable_layers = trainable_layers
 
     def calculate(self, output, y, *, include_regularization=False):
+        """The mean loss (and the regularization loss if asked); from chapter
+        19 on it also adds to the pass's ``accumulated_sum``/``_count``."""
         sample_losses = self.forward(output, y)
         data_loss = np.mean(sample_losses)
+        self.accumulated_sum = getattr(self, "accumulated_sum", 0) + np.sum(sample_losses)
+        self.accumulated_count = getattr(self, "accumulated_count", 0) + len(sample_losses)
         if not include_regularization:
             return data_loss
         return data_loss, self.regularization_loss()
+
+    def calculate_accumulated(self, *, include_regularization=False):
+        """The mean loss over the pass so far (chapter 19)."""
+        data_loss = self.accumulated_sum / self.accumulated_count
+        if not include_regularization:
+            return data_loss
+        return data_loss, self.regularization_loss()
+
+    def new_pass(self):
+        self.accumulated_sum = 0
+        self.accumulated_count = 0
 
 
 def _penalty(layer, regularization_loss):

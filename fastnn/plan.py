@@ -78,6 +78,9 @@ def build_plan(layers, loss):
             raise TypeError(f"{describe(layer, i)} is not supported: Model takes fastnn's "
                             f"{registry.names(registry.OPS)} (or their notebook spellings)")
         if spec.trainable:
+            if getattr(layer, "_reg", None) is not None:
+                raise TypeError(f"{describe(layer, i)} has L1/L2 regularization, which the "
+                                f"compiled loop does not run yet")
             if id(layer) in seen:
                 raise ValueError(f"{describe(layer, i)} was added twice; each dense layer "
                                  f"object can appear once")

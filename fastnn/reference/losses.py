@@ -40,10 +40,29 @@ class Loss:
         sample_losses = self.forward(output, y)
         data_loss = np.mean(sample_losses)
 
+        # chapter 19: the pass's running sums (chapters 14-18 code never reads
+        # them, so they start here when new_pass was not called)
+        self.accumulated_sum = getattr(self, 'accumulated_sum', 0) + \
+            np.sum(sample_losses)
+        self.accumulated_count = getattr(self, 'accumulated_count', 0) + \
+            len(sample_losses)
+
         if not include_regularization:
             return data_loss
 
         return data_loss, self.regularization_loss()
+
+    def calculate_accumulated(self, *, include_regularization=False):
+        data_loss = self.accumulated_sum / self.accumulated_count
+
+        if not include_regularization:
+            return data_loss
+
+        return data_loss, self.regularization_loss()
+
+    def new_pass(self):
+        self.accumulated_sum = 0
+        self.accumulated_count = 0
 
     # notebook spelling
     def regularizationLoss(self, layer=None):
