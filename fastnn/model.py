@@ -26,11 +26,13 @@ from . import persistence as P
 from . import workspace as W
 from .kernels import network as N
 from .kernels import train as K
-from .losses import Activation_Softmax_Loss_CategoricalCrossentropy
+from . import book_loop, registry
+from .activations import Activation_Softmax
+from .losses import Activation_Softmax_Loss_CategoricalCrossentropy, Loss_CategoricalCrossentropy
 from .metrics import Accuracy, Accuracy_Categorical, History
 from .optimizer_plan import lock_for, optimizer_run
 from .plan import build_plan, check_widths
-from .runner import Runner
+from .runner import Runner, train_batches, train_epochs
 
 __all__ = ["Model", "Layer_Input", "Accuracy", "Accuracy_Categorical", "History"]
 
@@ -65,13 +67,14 @@ class Model:
         self.softmax_classifier_output = None
         self.history = History()
         self._plan = None
+        self._finalized = False
         self._epoch_seconds = None
 
     # -- the book's interface --------------------------------------------------
 
     def add(self, layer):
         self.layers.append(layer)
-        self._plan = None
+        self._plan, self._finalized = None, False
 
     def set(self, *, loss=None, optimizer=None, accuracy=None):
         if loss is not None:
@@ -80,7 +83,7 @@ class Model:
             self.optimizer = optimizer
         if accuracy is not None:
             self.accuracy = accuracy
-        self._plan = None
+        self._plan, self._finalized = None, False
 
     def finalize(self):
         """Check the model and link it as the book does (``prev``/``next``,
@@ -94,16 +97,28 @@ class Model:
                              "finalize()")
         if self.accuracy is None:
             self.accuracy = Accuracy_Categorical()
-        if not isinstance(self.accuracy, Accuracy_Categorical) or self.accuracy.binary:
-            raise TypeError(f"Model supports Accuracy_Categorical() (binary=False), got "
+        try:
+            plan = build_plan(self.layers, self.loss)
+        except TypeError:
+            # layers or a loss the compiled loop does not take yet: the book's
+            # loop over fastnn's per-op classes runs them (book_loop.py)
+            if not registry.runs_per_op(self.layers, self.loss):
+                raise
+            plan = None
+        if plan is not None:
+            if not isinstance(self.accuracy, Accuracy_Categorical) or self.accuracy.binary:
+                raise TypeError(f"Model supports Accuracy_Categorical() (binary=False) with "
+                                f"a softmax output, got {self.accuracy!r}")
+            optimizer_run(self.optimizer)
+        elif not isinstance(self.accuracy, Accuracy):
+            raise TypeError(f"Model needs one of fastnn's accuracy classes, got "
                             f"{self.accuracy!r}")
-        optimizer_run(self.optimizer)
-        plan = build_plan(self.layers, self.loss)
         self._plan = plan
+        self._finalized = True
 
         # the book's bookkeeping
         self.input_layer = Layer_Input()
-        self.trainable_layers = list(plan.dense)
+        self.trainable_layers = [l for l in self.layers if hasattr(l, "weights")]
         n = len(self.layers)
         for i, layer in enumerate(self.layers):
             try:
@@ -112,7 +127,10 @@ class Model:
             except AttributeError:
                 pass
         self.output_layer_activation = self.layers[-1]
-        if plan.softmax_head and not plan.combined_loss:
+        if hasattr(self.loss, "remember_trainable_layers"):
+            self.loss.remember_trainable_layers(self.trainable_layers)
+        if isinstance(self.layers[-1], Activation_Softmax) and \
+                isinstance(self.loss, Loss_CategoricalCrossentropy):
             self.softmax_classifier_output = Activation_Softmax_Loss_CategoricalCrossentropy()
         else:
             self.softmax_classifier_output = None
@@ -147,6 +165,9 @@ class Model:
         if opt is None:
             raise ValueError("Model has no optimizer: call model.set(optimizer=...) and "
                              "model.finalize() before train()")
+        if plan is None:
+            return self._train_general(X, y, epochs, batch_size, print_every, validation_data,
+                                       verbose, callback)
         spec, hyper = optimizer_run(opt)
         dt = self._dtype(plan)
         data = W.prepare_data(X, y, dt, plan, "X", "y")
@@ -168,9 +189,10 @@ class Model:
                 done = 0
                 try:
                     if batch_size is None:
-                        done = self._epochs(run, epochs, print_every, verbose, callback, history)
+                        done = train_epochs(self, run, epochs, print_every, verbose, callback,
+                                            history)
                     else:
-                        done = self._batches(run, epochs, print_every, validation_data,
+                        done = train_batches(self, run, epochs, print_every, validation_data,
                                              verbose, callback, history)
                 finally:
                     # also after Ctrl-C: the history holds the epochs the layers hold
@@ -183,57 +205,29 @@ class Model:
             self.evaluate(*validation_data, verbose=verbose)
         return history
 
-    def _epochs(self, run, epochs, print_every, verbose, callback, history):
-        """Chapter 18: full-batch epochs, a line every ``print_every`` epochs."""
-        self._epochs_done = done = 0
-        sums = np.zeros(4, np.float64)
-        while done < epochs:
-            stop = epochs if print_every is None else \
-                min(epochs, (done // print_every + 1) * print_every)
-            try:
-                run.run(0, stop - done, history.loss[done:], history.accuracy[done:],
-                        history.lr[done:], sums)
-            finally:
-                self._epochs_done = done = run.steps
-            if verbose and print_every is not None and done % print_every == 0:
-                # the layers the compiled loop takes carry no regularization
-                print(_line(f"epoch: {done}", history.accuracy[done - 1],
-                            history.loss[done - 1], 0.0, run.opt.current_learning_rate))
-            if callback is not None:
-                callback(done)
-        return done
-
-    def _batches(self, run, epochs, print_every, validation_data, verbose, callback, history):
-        """Chapter 19 on: mini-batch steps; step, training and validation lines."""
-        say = print if verbose else (lambda *a: None)
-        per_epoch = run.steps_per_epoch
-        loss, acc, lr = (np.empty(per_epoch) for _ in range(3))
+    def _train_general(self, X, y, epochs, batch_size, print_every, validation_data, verbose,
+                       callback):
+        """The book's loop over the per-op classes, for what the plan does not compile."""
+        history = History(np.arange(1, epochs + 1), np.empty(epochs), np.empty(epochs),
+                          np.empty(epochs))
         self._epochs_done = 0
-        for epoch in range(1, epochs + 1):
-            say(f"epoch: {epoch}")
-            sums = np.zeros(4, np.float64)
-            step = 0
-            while step < per_epoch:
-                if print_every is None:
-                    stop = per_epoch - 1
-                else:  # the book prints at step 0, every print_every-th and the last
-                    stop = min(per_epoch - 1, -(-step // print_every) * print_every)
-                run.run(step, stop - step + 1, loss[step:], acc[step:], lr[step:], sums)
-                if print_every is not None:
-                    say(_line(f"step: {stop}", acc[stop], loss[stop], 0.0,
-                              run.opt.current_learning_rate))
-                step = stop + 1
-            history.loss[epoch - 1] = sums[0] / sums[1]
-            history.accuracy[epoch - 1] = sums[2] / sums[3]
-            history.lr[epoch - 1] = lr[per_epoch - 1]
+
+        def progress(epoch):
             self._epochs_done = epoch
-            say(_line("training", history.accuracy[epoch - 1], history.loss[epoch - 1], 0.0,
-                      run.opt.current_learning_rate))
-            if validation_data is not None:
-                self.evaluate(*validation_data, batch_size=run.batch_size, verbose=verbose)
             if callback is not None:
                 callback(epoch)
-        return epochs
+
+        with lock_for(self.optimizer):
+            try:
+                book_loop.train(self, X, y, epochs=epochs, batch_size=batch_size,
+                                print_every=print_every, validation_data=validation_data,
+                                verbose=verbose, callback=progress, history=history)
+            finally:
+                done = self._epochs_done
+                if done < epochs:
+                    history = History(*(c[:done] for c in history.as_dict().values()))
+                self.history = self.history._followed_by(history)
+        return history
 
     def evaluate(self, X_val, y_val, *, batch_size=None, verbose=True):
         """Loss and accuracy on ``(X_val, y_val)`` without training; prints the
@@ -241,6 +235,8 @@ class Model:
         With ``batch_size`` the data go through in slices and the results are
         weighted by slice size."""
         plan = self._require_finalized("evaluate")
+        if plan is None:
+            return book_loop.evaluate(self, X_val, y_val, batch_size=batch_size, verbose=verbose)
         dt = self._dtype(plan)
         data = W.prepare_data(X_val, y_val, dt, plan, "X_val", "y_val")
         W.check_layers(plan, dt)
@@ -265,6 +261,8 @@ class Model:
     def predict(self, X, *, batch_size=None):
         """The model's output for ``X`` (class probabilities when it ends in softmax)."""
         plan = self._require_finalized("predict")
+        if plan is None:
+            return book_loop.predict(self, X, batch_size=batch_size)
         dt = self._dtype(plan)
         x = W.prepare_inputs(X, dt, plan, "X")
         W.check_layers(plan, dt)
@@ -313,8 +311,11 @@ class Model:
 
     def __setstate__(self, state):
         self.__dict__.update(state)
-        if getattr(self, "trainable_layers", None) is not None and self.loss is not None:
-            self._plan = build_plan(self.layers, self.loss)
+        if self._finalized:
+            try:
+                self._plan = build_plan(self.layers, self.loss)
+            except TypeError:
+                self._plan = None  # the general path runs it
 
     def _trainable(self, what):
         layers = getattr(self, "trainable_layers", None)
@@ -325,11 +326,16 @@ class Model:
     # -- internals ---------------------------------------------------------------
 
     def _require_finalized(self, what):
-        if self._plan is None:
+        """The compiled plan, or None when the model runs on the general path."""
+        if not getattr(self, "_finalized", False):
             raise RuntimeError(f"Model.{what}() called before Model.finalize(): call "
                                f"model.set(loss=..., optimizer=..., accuracy=...) and "
                                f"model.finalize() first (again after add() or set())")
         plan = self._plan
+        if plan is None:
+            return None
+        if any(getattr(l, "_reg", None) is not None for l in plan.dense):
+            return None  # regularization set after finalize(): the general path runs it
         planned = [int(plan.plain[0, N.C_WIN])] + [int(w) for w in plan.plain[:, N.C_WOUT]]
         if check_widths(plan.op_layers, plan.dense) != planned:
             # weights were replaced by arrays of other shapes: plan again
@@ -339,12 +345,6 @@ class Model:
     @staticmethod
     def _dtype(plan):
         return W.model_dtype(plan)
-
-
-def _line(head, accuracy, loss, reg_loss, lr):
-    """The book's chapter 18-19 progress line (``loss`` is the data loss)."""
-    return (f"{head}, acc: {accuracy:.3f}, loss: {loss + reg_loss:.3f} (data_loss: "
-            f"{loss:.3f}, reg_loss: {reg_loss:.3f}), lr: {lr}")
 
 
 def _slices(n, batch_size):

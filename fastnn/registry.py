@@ -107,3 +107,19 @@ def optimizer_spec(opt):
 def names(table):
     """The class names of a table, for error messages."""
     return ", ".join(spec.cls.__name__ for spec in table)
+
+
+def _fastnn_class(obj):
+    """Whether ``obj`` is (a subclass of) one of fastnn's own per-op classes
+    (not the NumPy twin's: the twin is what fastnn is measured against)."""
+    for base in type(obj).__mro__:
+        module = base.__module__
+        if module.startswith("fastnn.") and not module.startswith("fastnn.reference"):
+            return True
+    return False
+
+
+def runs_per_op(layers, loss):
+    """Whether the book's loop over per-op classes (``book_loop``) can run
+    this model: every layer and the loss are fastnn's classes."""
+    return bool(layers) and all(_fastnn_class(l) for l in layers) and _fastnn_class(loss)

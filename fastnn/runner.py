@@ -1,5 +1,8 @@
 """One compiled training run of a ``Model``: bounded calls, state kept consistent.
 
+``train_epochs`` (chapter 18: full batch) and ``train_batches`` (chapter 19 on)
+drive a ``Runner`` between the book's print points and print its lines.
+
 A ``Runner`` owns the flat buffers and the workspace of one ``Model.train``
 call and runs training steps in calls of ``kernels.train.train_steps`` of at
 most about ``SLICE_SECONDS`` each.  Python handles signals between calls, so
@@ -115,6 +118,65 @@ class Runner:
         batch = W.batch(self.data, self.last_batch * self.batch_size,
                         (self.last_batch + 1) * self.batch_size)
         W.leave_attributes(self.plan, self.model, self.ws, self.bufs, batch.x)
+
+
+def train_epochs(model, run, epochs, print_every, verbose, callback, history):
+    """Chapter 18: full-batch epochs, a line every ``print_every`` epochs."""
+    model._epochs_done = done = 0
+    sums = np.zeros(4, np.float64)
+    while done < epochs:
+        stop = epochs if print_every is None else \
+            min(epochs, (done // print_every + 1) * print_every)
+        try:
+            run.run(0, stop - done, history.loss[done:], history.accuracy[done:],
+                    history.lr[done:], sums)
+        finally:
+            model._epochs_done = done = run.steps
+        if verbose and print_every is not None and done % print_every == 0:
+            # the layers the compiled loop takes carry no regularization
+            print(_line(f"epoch: {done}", history.accuracy[done - 1],
+                        history.loss[done - 1], 0.0, run.opt.current_learning_rate))
+        if callback is not None:
+            callback(done)
+    return done
+
+def train_batches(model, run, epochs, print_every, validation_data, verbose, callback,
+                  history):
+    """Chapter 19 on: mini-batch steps; step, training and validation lines."""
+    say = print if verbose else (lambda *a: None)
+    per_epoch = run.steps_per_epoch
+    loss, acc, lr = (np.empty(per_epoch) for _ in range(3))
+    model._epochs_done = 0
+    for epoch in range(1, epochs + 1):
+        say(f"epoch: {epoch}")
+        sums = np.zeros(4, np.float64)
+        step = 0
+        while step < per_epoch:
+            if print_every is None:
+                stop = per_epoch - 1
+            else:  # the book prints at step 0, every print_every-th and the last
+                stop = min(per_epoch - 1, -(-step // print_every) * print_every)
+            run.run(step, stop - step + 1, loss[step:], acc[step:], lr[step:], sums)
+            if print_every is not None:
+                say(_line(f"step: {stop}", acc[stop], loss[stop], 0.0,
+                          run.opt.current_learning_rate))
+            step = stop + 1
+        history.loss[epoch - 1] = sums[0] / sums[1]
+        history.accuracy[epoch - 1] = sums[2] / sums[3]
+        history.lr[epoch - 1] = lr[per_epoch - 1]
+        model._epochs_done = epoch
+        say(_line("training", history.accuracy[epoch - 1], history.loss[epoch - 1], 0.0,
+                  run.opt.current_learning_rate))
+        if validation_data is not None:
+            model.evaluate(*validation_data, batch_size=run.batch_size, verbose=verbose)
+        if callback is not None:
+            callback(epoch)
+    return epochs
+
+def _line(head, accuracy, loss, reg_loss, lr):
+    """The book's chapter 18-19 progress line (``loss`` is the data loss)."""
+    return (f"{head}, acc: {accuracy:.3f}, loss: {loss + reg_loss:.3f} (data_loss: "
+            f"{loss:.3f}, reg_loss: {reg_loss:.3f}), lr: {lr}")
 
 
 _threads_launched = False
