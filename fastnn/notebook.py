@@ -61,3 +61,20 @@ class CategoricalCrossEntropy(Loss_CategoricalCrossentropy):
 
 class SoftMaxCategoricalCrossEntropy(Activation_Softmax_Loss_CategoricalCrossentropy):
     """The notebook's spelling of :class:`Activation_Softmax_Loss_CategoricalCrossentropy`."""
+
+
+# Chapters 16-17.  The reader's names for the sigmoid and binary cross-entropy;
+# no reader's names are known for the linear activation, the regression losses
+# or the accuracies, so none are made up.
+from .activations import Activation_Sigmoid  # noqa: E402
+from .losses import Loss_BinaryCrossentropy  # noqa: E402
+
+__all__ += ["Sigmoid", "BinaryCrossEntropyLoss"]
+
+
+class Sigmoid(Activation_Sigmoid):
+    """The notebook's spelling of :class:`Activation_Sigmoid`."""
+
+
+class BinaryCrossEntropyLoss(Loss_BinaryCrossentropy):
+    """The notebook's spelling of :class:`Loss_BinaryCrossentropy`."""

@@ -29,6 +29,11 @@ __all__ = [
     # notebook API
     "DenseLayer", "ReLU", "SoftMax", "CategoricalCrossEntropy",
     "SoftMaxCategoricalCrossEntropy", "SGD", "AdaGrad", "RMSProp", "Adam",
+    # chapters 16-17 (book API; the notebook's names Sigmoid, BinaryCrossEntropyLoss)
+    "Activation_Sigmoid", "Activation_Linear", "Loss_BinaryCrossentropy",
+    "Loss_MeanSquaredError", "Loss_MeanAbsoluteError", "Sigmoid", "BinaryCrossEntropyLoss",
+    # accuracies (chapters 18-22)
+    "Accuracy", "Accuracy_Categorical", "Accuracy_Regression",
 ]
 
 from .layers import DenseLayer, Layer_Dense  # noqa: E402
@@ -38,3 +43,7 @@ from .losses import (Activation_Softmax_Loss_CategoricalCrossentropy,  # noqa: E
                      SoftMaxCategoricalCrossEntropy)
 from .optimizers import (SGD, AdaGrad, Adam, Optimizer_Adagrad, Optimizer_Adam,  # noqa: E402
                          Optimizer_RMSprop, Optimizer_SGD, RMSProp)
+from .activations import Activation_Linear, Activation_Sigmoid, Sigmoid  # noqa: E402
+from .losses import (BinaryCrossEntropyLoss, Loss_BinaryCrossentropy,  # noqa: E402
+                     Loss_MeanAbsoluteError, Loss_MeanSquaredError)
+from .accuracy import Accuracy, Accuracy_Categorical, Accuracy_Regression  # noqa: E402
