@@ -33,13 +33,15 @@ from .optimizers import (SGD, AdaGrad, Adam, Optimizer_Adagrad, Optimizer_Adam,
 from .model import Accuracy_Categorical, Layer_Input, Model
 from .notebook import (CategoricalCrossEntropy, DenseLayer, ReLU, SoftMax,
                        SoftMaxCategoricalCrossEntropy)
-# chapters 16-17
-from .activations import Activation_Linear, Activation_Sigmoid
-from .losses import Loss_BinaryCrossentropy, Loss_MeanAbsoluteError, Loss_MeanSquaredError
-from .metrics import Accuracy, Accuracy_Regression
-from .notebook import BinaryCrossEntropyLoss, Sigmoid
 
 __version__ = "0.1.0"
+
+# chapters 16-17 (the book's spelling, the notebook's names, the accuracies)
+from .activations import Activation_Linear, Activation_Sigmoid  # noqa: E402
+from .elementwise_losses import (Loss_BinaryCrossentropy,  # noqa: E402
+                                 Loss_MeanAbsoluteError, Loss_MeanSquaredError)
+from .metrics import Accuracy, Accuracy_Regression  # noqa: E402
+from .notebook import BinaryCrossEntropyLoss, Sigmoid  # noqa: E402
 
 __all__ = [
     # book spelling
@@ -51,7 +53,9 @@ __all__ = [
     "SoftMaxCategoricalCrossEntropy", "SGD", "AdaGrad", "RMSProp", "Adam",
     # the book's chapter-18 model
     "Model", "Layer_Input", "Accuracy_Categorical",
-    # chapters 16-17: book spelling, then the notebook's names; the accuracies
+]
+
+__all__ += [
     "Activation_Sigmoid", "Activation_Linear", "Loss_BinaryCrossentropy",
     "Loss_MeanSquaredError", "Loss_MeanAbsoluteError", "Sigmoid", "BinaryCrossEntropyLoss",
     "Accuracy", "Accuracy_Regression",

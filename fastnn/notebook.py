@@ -55,19 +55,11 @@ class SoftMax(Activation_Softmax):
     """The notebook's spelling of :class:`Activation_Softmax`."""
 
 
-class CategoricalCrossEntropy(Loss_CategoricalCrossentropy):
-    """The notebook's spelling of :class:`Loss_CategoricalCrossentropy`."""
-
-
-class SoftMaxCategoricalCrossEntropy(Activation_Softmax_Loss_CategoricalCrossentropy):
-    """The notebook's spelling of :class:`Activation_Softmax_Loss_CategoricalCrossentropy`."""
-
-
-# Chapters 16-17.  The reader's names for the sigmoid and binary cross-entropy;
-# no reader's names are known for the linear activation, the regression losses
+# Chapters 16-17: the reader's names for the sigmoid and binary cross-entropy.
+# No reader's names are known for the linear activation, the regression losses
 # or the accuracies, so none are made up.
 from .activations import Activation_Sigmoid  # noqa: E402
-from .losses import Loss_BinaryCrossentropy  # noqa: E402
+from .elementwise_losses import Loss_BinaryCrossentropy  # noqa: E402
 
 __all__ += ["Sigmoid", "BinaryCrossEntropyLoss"]
 
@@ -78,3 +70,11 @@ class Sigmoid(Activation_Sigmoid):
 
 class BinaryCrossEntropyLoss(Loss_BinaryCrossentropy):
     """The notebook's spelling of :class:`Loss_BinaryCrossentropy`."""
+
+
+class CategoricalCrossEntropy(Loss_CategoricalCrossentropy):
+    """The notebook's spelling of :class:`Loss_CategoricalCrossentropy`."""
+
+
+class SoftMaxCategoricalCrossEntropy(Activation_Softmax_Loss_CategoricalCrossentropy):
+    """The notebook's spelling of :class:`Activation_Softmax_Loss_CategoricalCrossentropy`."""
