@@ -26,8 +26,8 @@ class _ElementwiseLoss(Loss):
     """Forward and backward of a loss over targets shaped like the predictions.
 
     Fast path: one sealed kernel call (2-D C arrays; targets of the
-    predictions' dtype, or for ``_LABELS`` kernels uint8/int64 labels whose
-    promotion keeps it).  Anything else takes ``_general``, which validates,
+    predictions' dtype, or for ``_LABELS`` losses uint8/int64 labels whose
+    promotion keeps the predictions' dtype, passed flat).  Anything else takes ``_general``, which validates,
     converts as NumPy's promotion would, and calls the unsealed kernel.
     Subclasses name their kernels (``kernels.sealed`` names = the public
     kernels' names) and give the result dtype of the book's expression.
@@ -40,11 +40,20 @@ class _ElementwiseLoss(Loss):
     def forward(self, y_pred, y_true):
         if type(y_pred) is np.ndarray and type(y_true) is np.ndarray \
                 and y_true.shape == y_pred.shape:
+            dt = y_pred.dtype
+            yt = y_true.dtype
             try:
-                losses = np.empty(y_pred.shape[0], y_pred.dtype)
+                losses = np.empty(y_pred.shape[0], dt)
                 # the sealed kernels take 2-D arrays only: a (1, N) view of the losses
-                status = self._fast(self._FORWARD, y_pred, y_true, losses.reshape(1, -1))
-            except (TypeError, IndexError):
+                if yt is dt:
+                    status = getattr(sealed, self._FORWARD)(
+                        y_pred, y_true, losses.reshape(1, -1))
+                elif self._LABELS and (yt is _U8 or (yt is _I64 and dt is F64)):
+                    status = getattr(sealed, self._FORWARD + "_labels")(
+                        y_pred, y_true.reshape(-1), losses.reshape(1, -1))
+                else:
+                    status = -2
+            except (TypeError, IndexError):  # not 2-D float32/float64 C arrays
                 status = -2
             if status == -1:
                 return losses
@@ -58,9 +67,17 @@ class _ElementwiseLoss(Loss):
     def backward(self, dvalues, y_true):
         if type(dvalues) is np.ndarray and type(y_true) is np.ndarray \
                 and y_true.shape == dvalues.shape:
-            try:
-                dinputs = np.empty(dvalues.shape, dvalues.dtype)
-                status = self._fast(self._BACKWARD, dvalues, y_true, dinputs)
+            dt = dvalues.dtype
+            yt = y_true.dtype
+            try:  # as in forward
+                dinputs = np.empty(dvalues.shape, dt)
+                if yt is dt:
+                    status = getattr(sealed, self._BACKWARD)(dvalues, y_true, dinputs)
+                elif self._LABELS and (yt is _U8 or (yt is _I64 and dt is F64)):
+                    status = getattr(sealed, self._BACKWARD + "_labels")(
+                        dvalues, y_true.reshape(-1), dinputs)
+                else:
+                    status = -2
             except TypeError:
                 status = -2
             if status == -1:
@@ -72,16 +89,6 @@ class _ElementwiseLoss(Loss):
         dinputs = np.empty(d.shape, compute_dtype(dt))
         self._run(kernel, d, y, dinputs, y_true)
         self.dinputs = dinputs.astype(dt, copy=False)
-
-    def _fast(self, name, p, y, out):
-        """One sealed kernel call; -2 if these dtypes are not the fast path's."""
-        dt = p.dtype
-        yt = y.dtype
-        if yt is dt:
-            return getattr(sealed, name)(p, y, out)
-        if self._LABELS and (yt is _U8 or (yt is _I64 and dt is F64)):
-            return getattr(sealed, name + "_labels")(p, y.reshape(-1), out)
-        return -2
 
     def _general(self, values, y_true, what, name):
         """(values, targets, result dtype, kernel) ready for an unsealed kernel call."""
