@@ -36,6 +36,13 @@ from .dropout import Layer_Dropout
 
 __version__ = "0.1.0"
 
+# chapters 16-17 (the book's spelling, the notebook's names, the accuracies)
+from .activations import Activation_Linear, Activation_Sigmoid  # noqa: E402
+from .elementwise_losses import (Loss_BinaryCrossentropy,  # noqa: E402
+                                 Loss_MeanAbsoluteError, Loss_MeanSquaredError)
+from .metrics import Accuracy, Accuracy_Regression  # noqa: E402
+from .notebook import BinaryCrossEntropyLoss, Sigmoid  # noqa: E402
+
 __all__ = [
     # book spelling
     "Layer_Dense", "Activation_ReLU", "Activation_Softmax", "Loss",
@@ -48,4 +55,10 @@ __all__ = [
     "Model", "Layer_Input", "Accuracy_Categorical",
     # chapter 15, both spellings
     "Layer_Dropout", "DropoutLayer",
+]
+
+__all__ += [
+    "Activation_Sigmoid", "Activation_Linear", "Loss_BinaryCrossentropy",
+    "Loss_MeanSquaredError", "Loss_MeanAbsoluteError", "Sigmoid", "BinaryCrossEntropyLoss",
+    "Accuracy", "Accuracy_Regression",
 ]

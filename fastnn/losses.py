@@ -157,7 +157,8 @@ class Activation_Softmax_Loss_CategoricalCrossentropy:
         self.activation = Activation_Softmax()
         self.loss = Loss_CategoricalCrossentropy()
 
-    def forward(self, inputs, y_true):
+    def forward(self, inputs, y_true, training=False):
+        # (``training``, which the book's chapters 18-22 pass to every forward, is ignored)
         if type(inputs) is np.ndarray:
             # Fast path: the sealed kernel's dispatcher checks dtypes and layouts,
             # the kernel shapes and labels.

@@ -1,23 +1,45 @@
 """The book's accuracy classes and the training history of ``Model.train``."""
 import numpy as np
 
-__all__ = ["Accuracy", "Accuracy_Categorical", "History"]
+__all__ = ["Accuracy", "Accuracy_Categorical", "Accuracy_Regression", "History"]
 
 
 class Accuracy:
-    """The book's accuracy base class: the mean of ``compare``."""
+    """The book's accuracy base class: ``calculate`` is the mean of ``compare``.
+
+    As in the book's final code (chapter 19 on) it also accumulates matches
+    and samples over the batches of a pass: ``new_pass()`` resets,
+    ``calculate_accumulated()`` is the pass's accuracy.  Unlike the book's,
+    the counters start at zero without ``new_pass()``, so chapter-18 code,
+    which never calls it, works too.
+    """
+
+    accumulated_sum = 0
+    accumulated_count = 0
 
     def calculate(self, predictions, y):
         comparisons = self.compare(predictions, y)
-        return np.mean(comparisons)
+        accuracy = np.mean(comparisons)
+        self.accumulated_sum += np.sum(comparisons)
+        self.accumulated_count += len(comparisons)
+        return accuracy
+
+    def calculate_accumulated(self):
+        return self.accumulated_sum / self.accumulated_count
+
+    def new_pass(self):
+        self.accumulated_sum = 0
+        self.accumulated_count = 0
 
 
 class Accuracy_Categorical(Accuracy):
     """Share of predicted class indices equal to the labels (one-hot labels are argmax-ed).
 
-    ``Model`` computes it inside the compiled loop, on the argmax of the
-    model's output; ``binary=True`` (the book's logistic-regression variant) is
-    usable on its own but not by ``Model``, which has no sigmoid output.
+    ``binary=True`` (chapter 16's logistic regression, after a sigmoid) compares
+    the 0/1 predictions with labels of their shape, ``y.reshape(-1, 1)``.
+    ``Model`` computes the categorical accuracy inside the compiled loop, on the
+    argmax of the model's output; it has no sigmoid output, so it does not take
+    ``binary=True``.
     """
 
     def __init__(self, *, binary=False):
@@ -31,6 +53,23 @@ class Accuracy_Categorical(Accuracy):
         if not self.binary and len(y.shape) == 2:
             y = np.argmax(y, axis=1)
         return predictions == y
+
+
+class Accuracy_Regression(Accuracy):
+    """Share of predictions within ``precision = std(y) / 250`` of the targets (chapter 17).
+
+    ``init(y)`` sets the precision once (again with ``reinit=True``), as the book does.
+    """
+
+    def __init__(self):
+        self.precision = None
+
+    def init(self, y, reinit=False):
+        if self.precision is None or reinit:
+            self.precision = np.std(y) / 250
+
+    def compare(self, predictions, y):
+        return np.absolute(predictions - y) < self.precision
 
 
 class History:

@@ -78,6 +78,23 @@ class SoftMax(Activation_Softmax):
     """The notebook's spelling of :class:`Activation_Softmax`."""
 
 
+# Chapters 16-17: the reader's names for the sigmoid and binary cross-entropy.
+# No reader's names are known for the linear activation, the regression losses
+# or the accuracies, so none are made up.
+from .activations import Activation_Sigmoid  # noqa: E402
+from .elementwise_losses import Loss_BinaryCrossentropy  # noqa: E402
+
+__all__ += ["Sigmoid", "BinaryCrossEntropyLoss"]
+
+
+class Sigmoid(Activation_Sigmoid):
+    """The notebook's spelling of :class:`Activation_Sigmoid`."""
+
+
+class BinaryCrossEntropyLoss(Loss_BinaryCrossentropy):
+    """The notebook's spelling of :class:`Loss_BinaryCrossentropy`."""
+
+
 class CategoricalCrossEntropy(Loss_CategoricalCrossentropy):
     """The notebook's spelling of :class:`Loss_CategoricalCrossentropy`."""
 

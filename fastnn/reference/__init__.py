@@ -27,6 +27,10 @@ __all__ = [
     "Loss_CategoricalCrossentropy",
     "Activation_Softmax_Loss_CategoricalCrossentropy",
     "Optimizer_SGD", "Optimizer_Adagrad", "Optimizer_RMSprop", "Optimizer_Adam",
+    # chapters 16-17 (and the notebook's names Sigmoid, BinaryCrossEntropyLoss), accuracies
+    "Activation_Sigmoid", "Activation_Linear", "Loss_BinaryCrossentropy",
+    "Loss_MeanSquaredError", "Loss_MeanAbsoluteError", "Sigmoid", "BinaryCrossEntropyLoss",
+    "Accuracy", "Accuracy_Categorical", "Accuracy_Regression",
     # notebook API
     "DenseLayer", "ReLU", "SoftMax", "CategoricalCrossEntropy",
     "SoftMaxCategoricalCrossEntropy", "SGD", "AdaGrad", "RMSProp", "Adam",
@@ -36,9 +40,13 @@ __all__ = [
 
 from .layers import DenseLayer, Layer_Dense  # noqa: E402
 from .activations import Activation_ReLU, Activation_Softmax, ReLU, SoftMax  # noqa: E402
+from .activations import Activation_Linear, Activation_Sigmoid, Sigmoid  # noqa: E402
+from .accuracy import Accuracy, Accuracy_Categorical, Accuracy_Regression  # noqa: E402
 from .losses import (Activation_Softmax_Loss_CategoricalCrossentropy,  # noqa: E402
                      CategoricalCrossEntropy, Loss, Loss_CategoricalCrossentropy,
                      SoftMaxCategoricalCrossEntropy)
+from .losses import (BinaryCrossEntropyLoss, Loss_BinaryCrossentropy,  # noqa: E402
+                     Loss_MeanAbsoluteError, Loss_MeanSquaredError)
 from .optimizers import (SGD, AdaGrad, Adam, Optimizer_Adagrad, Optimizer_Adam,  # noqa: E402
                          Optimizer_RMSprop, Optimizer_SGD, RMSProp)
 from .layers import DropoutLayer, Layer_Dropout  # noqa: E402

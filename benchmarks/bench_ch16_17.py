@@ -1,0 +1,177 @@
+"""Chapters 16-17: each new operation alone, and each chapter's per-op training epoch.
+
+Operations at the chapters' sizes (plain float32/float64 arrays, no ``nnfs.init()``):
+
+* chapter 16 (``spiral_data(100, 2)``, one output): sigmoid forward/backward and
+  binary cross-entropy forward/backward on 200x1, labels uint8 ``(200, 1)``;
+* chapter 17 (``sine_data()``, 1000 samples, one output): linear forward/backward,
+  mean squared and mean absolute error forward/backward on 1000x1, float targets.
+
+Rows: ``fastnn`` (the class API), ``kernel`` (the bare kernel on preallocated
+outputs; the gap to ``fastnn`` is the API's overhead), ``reference`` (the twin).
+
+Chapter epochs: one call is one pass of the body of the chapter's
+``for epoch in range(10001):`` loop, the book's text executed as it stands
+(``tests/_chapters.py``; the progress line formatted, not printed), with
+fastnn's classes or the twin's (the import line is the only difference).
+float64 is the script seeded with ``np.random.seed(0)``; float32 is the script
+as the book runs it, after ``nnfs.init()``.  Until chapter 14's regularizers
+are in fastnn and the twin, the scripts run without their regularization
+lines (``extra_info["script"]`` says which).  The ``fastnn`` row also times
+both loops alternately (``extra_info["head_to_head"]``), since separate rows
+run minutes apart on a machine whose speed drifts.  Target: each chapter's
+epoch at least 4x the twin's, in both dtypes.
+"""
+import importlib.util
+import pathlib
+
+import numpy as np
+import pytest
+
+import fastnn
+import fastnn.reference as R
+from benchmarks._common import group_name, head_to_head, info, run_benchmark
+from fastnn.kernels import binary as KB
+from fastnn.kernels import regression as KR
+
+_spec = importlib.util.spec_from_file_location(
+    "_chapters", pathlib.Path(__file__).resolve().parent.parent / "tests" / "_chapters.py")
+chapters = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(chapters)
+
+IMPLS = ["fastnn", "kernel", "reference"]
+CH16, CH17 = "ch16 200x1", "ch17 1000x1"
+EPOCH_TARGET = 4.0
+
+
+def _ch16_data(dtype):
+    rng = np.random.default_rng(16)
+    z = (3 * rng.standard_normal((200, 1))).astype(dtype)
+    y = rng.integers(0, 2, (200, 1)).astype(np.uint8)  # spiral_data's labels, reshaped
+    p = (1 / (1 + np.exp(-z))).astype(dtype)
+    d = rng.standard_normal((200, 1)).astype(dtype)
+    return z, y, p, d
+
+
+def _ch17_data(dtype):
+    x = np.arange(1000).reshape(-1, 1) / 1000
+    y = np.sin(2 * np.pi * x).astype(dtype)  # sine_data's targets
+    p = (y + 0.1 * np.random.default_rng(17).standard_normal(y.shape)).astype(dtype)
+    return p, y
+
+
+def _run(benchmark, fn, op, size, dtype, impl):
+    run_benchmark(benchmark, fn, group=group_name("op", op, size, dtype),
+                  info=info("op", op, size, dtype, impl))
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def bench_sigmoid_forward(benchmark, dtype, impl):
+    z, _, _, _ = _ch16_data(dtype)
+    if impl == "kernel":
+        out = np.empty_like(z)
+        fn = lambda: KB.sigmoid_forward(z, out)  # noqa: E731
+    else:
+        act = (fastnn if impl == "fastnn" else R).Activation_Sigmoid()
+        fn = lambda: act.forward(z)  # noqa: E731
+    _run(benchmark, fn, "sigmoid forward", CH16, dtype, impl)
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def bench_sigmoid_backward(benchmark, dtype, impl):
+    z, _, p, d = _ch16_data(dtype)
+    if impl == "kernel":
+        out = np.empty_like(z)
+        fn = lambda: KB.sigmoid_backward(p, d, out)  # noqa: E731
+    else:
+        act = (fastnn if impl == "fastnn" else R).Activation_Sigmoid()
+        act.forward(z)
+        fn = lambda: act.backward(d)  # noqa: E731
+    _run(benchmark, fn, "sigmoid backward", CH16, dtype, impl)
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def bench_bce_forward(benchmark, dtype, impl):
+    _, y, p, _ = _ch16_data(dtype)
+    if impl == "kernel":
+        losses = np.empty((1, 200), dtype)
+        labels = y.reshape(-1)
+        fn = lambda: KB.bce_forward_labels(p, labels, losses)  # noqa: E731
+    else:
+        loss = (fastnn if impl == "fastnn" else R).Loss_BinaryCrossentropy()
+        fn = lambda: loss.forward(p, y)  # noqa: E731
+    _run(benchmark, fn, "binary cross-entropy forward", CH16, dtype, impl)
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def bench_bce_backward(benchmark, dtype, impl):
+    _, y, p, _ = _ch16_data(dtype)
+    if impl == "kernel":
+        out = np.empty_like(p)
+        labels = y.reshape(-1)
+        fn = lambda: KB.bce_backward_labels(p, labels, out)  # noqa: E731
+    else:
+        loss = (fastnn if impl == "fastnn" else R).Loss_BinaryCrossentropy()
+        fn = lambda: loss.backward(p, y)  # noqa: E731
+    _run(benchmark, fn, "binary cross-entropy backward", CH16, dtype, impl)
+
+
+@pytest.mark.parametrize("impl", ["fastnn", "reference"])
+@pytest.mark.parametrize("direction", ["forward", "backward"])
+def bench_linear(benchmark, dtype, impl, direction):
+    p, _ = _ch17_data(dtype)
+    act = (fastnn if impl == "fastnn" else R).Activation_Linear()
+    fn = (lambda: act.forward(p)) if direction == "forward" else (lambda: act.backward(p))
+    _run(benchmark, fn, f"linear {direction}", CH17, dtype, impl)
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+@pytest.mark.parametrize("loss_name", ["mse", "mae"])
+@pytest.mark.parametrize("direction", ["forward", "backward"])
+def bench_regression_loss(benchmark, dtype, impl, loss_name, direction):
+    p, y = _ch17_data(dtype)
+    if impl == "kernel":
+        kernel = getattr(KR, f"{loss_name}_{direction}")
+        out = np.empty((1, 1000) if direction == "forward" else p.shape, dtype)
+        fn = lambda: kernel(p, y, out)  # noqa: E731
+    else:
+        mod = fastnn if impl == "fastnn" else R
+        loss = (mod.Loss_MeanSquaredError if loss_name == "mse" else mod.Loss_MeanAbsoluteError)()
+        fn = (lambda: loss.forward(p, y)) if direction == "forward" else (
+            lambda: loss.backward(p, y))
+    what = {"mse": "mean squared error", "mae": "mean absolute error"}[loss_name]
+    _run(benchmark, fn, f"{what} {direction}", CH17, dtype, impl)
+
+
+# ---------------------------------------------------------------------------
+# The chapters' per-op training epochs
+# ---------------------------------------------------------------------------
+
+SIZES = {16: "spiral 200x2, 2-64-1, sigmoid + BCE, Adam",
+         17: "sine 1000x1, 1-64-64-1, linear + MSE, Adam"}
+
+
+def _loop(chapter, mod, dtype, regularized):
+    return chapters.EpochLoop(chapter, mod, init=dtype == "float32", regularized=regularized)
+
+
+@pytest.mark.parametrize("impl", ["fastnn", "reference"])
+@pytest.mark.parametrize("chapter", [16, 17])
+def bench_chapter_epoch(benchmark, chapter, dtype, impl):
+    regularized = chapters.supports_regularization(fastnn, R)
+    script = "the book's" if regularized else "the book's without its regularization lines"
+    mod = "fastnn" if impl == "fastnn" else "fastnn.reference"
+    fn = _loop(chapter, mod, dtype, regularized)
+    w = fn.ns["dense1"].weights  # (chapter 17's X and y are float64 either way: sine_data)
+    assert w.dtype == np.dtype(dtype), w.dtype
+    extra = dict(script=script, nnfs_init=dtype == "float32", target_speedup=EPOCH_TARGET)
+    if impl == "fastnn" and not benchmark.disabled:
+        # both per-op loops alternately (fresh ones, so the timed loop's state is its own)
+        pair = {"fastnn": _loop(chapter, "fastnn", dtype, regularized),
+                "reference": _loop(chapter, "fastnn.reference", dtype, regularized)}
+        h2h = head_to_head(pair, rounds=15, calls=20, gap=0.05, warm=3)
+        h2h["speedup"] = round(h2h["reference"] / h2h["fastnn"], 2)
+        extra["head_to_head"] = h2h
+    op = f"chapter {chapter} epoch"
+    run_benchmark(benchmark, fn, group=group_name("chapter epoch", op, SIZES[chapter], dtype),
+                  info=info("chapter epoch", op, SIZES[chapter], dtype, impl, **extra))
