@@ -115,6 +115,15 @@ class Layer_Dense:
         self._regularizers = values
         self._reg = _Regularization.of(values)
 
+    def get_parameters(self):
+        """The book's (chapter 21): ``(weights, biases)``."""
+        return self.weights, self.biases
+
+    def set_parameters(self, weights, biases):
+        """The book's (chapter 21): new arrays, assigned as the book does."""
+        self.weights = weights
+        self.biases = biases
+
     def forward(self, inputs, training=False):
         # ``training`` is accepted for the book's chapter 18+ calls and, as in
         # the book, not used: a dense layer computes the same in both modes

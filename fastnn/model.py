@@ -92,9 +92,6 @@ class Model:
         if self.loss is None:
             raise ValueError("Model has no loss: call model.set(loss=Loss_CategoricalCrossentropy(), "
                              "optimizer=..., accuracy=Accuracy_Categorical()) before finalize()")
-        if self.optimizer is None:
-            raise ValueError("Model has no optimizer: call model.set(optimizer=...) before "
-                             "finalize()")
         if self.accuracy is None:
             self.accuracy = Accuracy_Categorical()
         try:
@@ -109,7 +106,8 @@ class Model:
             if not isinstance(self.accuracy, Accuracy_Categorical) or self.accuracy.binary:
                 raise TypeError(f"Model supports Accuracy_Categorical() (binary=False) with "
                                 f"a softmax output, got {self.accuracy!r}")
-            optimizer_run(self.optimizer)
+            if self.optimizer is not None:  # (none: a model for evaluation, chapter 21)
+                optimizer_run(self.optimizer)
         elif not isinstance(self.accuracy, Accuracy):
             raise TypeError(f"Model needs one of fastnn's accuracy classes, got "
                             f"{self.accuracy!r}")

@@ -547,11 +547,13 @@ def test_finalize_without_loss_or_optimizer():
     model.set(optimizer=fastnn.Adam())
     with pytest.raises(ValueError, match="no loss"):
         model.finalize()
+    # chapter 21: a model without an optimizer finalizes and evaluates, but cannot train
     model = fastnn.Model()
     model.add(fastnn.DenseLayer(2, 3))
     model.set(loss=fastnn.CategoricalCrossEntropy())
+    model.finalize()
     with pytest.raises(ValueError, match="no optimizer"):
-        model.finalize()
+        model.train(X64, Y, epochs=1)
     empty = fastnn.Model()
     empty.set(loss=fastnn.CategoricalCrossEntropy(), optimizer=fastnn.SGD())
     with pytest.raises(ValueError, match="no layers"):

@@ -31,6 +31,8 @@ __all__ = [
     "Activation_Sigmoid", "Activation_Linear", "Loss_BinaryCrossentropy",
     "Loss_MeanSquaredError", "Loss_MeanAbsoluteError", "Sigmoid", "BinaryCrossEntropyLoss",
     "Accuracy", "Accuracy_Categorical", "Accuracy_Regression",
+    # the book's Model (chapters 18-22)
+    "Model", "Layer_Input",
     # notebook API
     "DenseLayer", "ReLU", "SoftMax", "CategoricalCrossEntropy",
     "SoftMaxCategoricalCrossEntropy", "SGD", "AdaGrad", "RMSProp", "Adam",
@@ -50,3 +52,4 @@ from .losses import (BinaryCrossEntropyLoss, Loss_BinaryCrossentropy,  # noqa: E
 from .optimizers import (SGD, AdaGrad, Adam, Optimizer_Adagrad, Optimizer_Adam,  # noqa: E402
                          Optimizer_RMSprop, Optimizer_SGD, RMSProp)
 from .layers import DropoutLayer, Layer_Dropout  # noqa: E402
+from .model import Layer_Input, Model  # noqa: E402

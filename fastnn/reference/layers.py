@@ -56,6 +56,14 @@ class Layer_Dense:
     biasl1 = _alias("bias_regularizer_l1")
     biasl2 = _alias("bias_regularizer_l2")
 
+    # chapter 21
+    def get_parameters(self):
+        return self.weights, self.biases
+
+    def set_parameters(self, weights, biases):
+        self.weights = weights
+        self.biases = biases
+
 
 class DenseLayer(Layer_Dense):
 

@@ -1,0 +1,145 @@
+"""The book's chapter 18-22 ``Model`` flows, fastnn against the twin's ``Model``.
+
+Each flow is built twice from the same seed, once from ``fastnn`` and once from
+``fastnn.reference`` (the book's ``Ch22_Final.py`` classes), with the same
+code: only the module differs, as when a reader changes the import line.  The
+printed lines must be identical (every step, training and validation line:
+loss, accuracy and learning rate to the book's printed precision), and so must
+the parameters to float64 rounding.  Dropout masks come from NumPy's global
+generator in the same order on both sides.
+"""
+import contextlib
+import io
+import pickle
+
+import numpy as np
+import pytest
+from nnfs.datasets import sine_data, spiral_data
+
+import fastnn
+import fastnn.reference as R
+
+
+def spiral_l2_dropout(mod):
+    """Chapter 18's model: L2 on the first layer, dropout, softmax classifier."""
+    X, y = spiral_data(samples=100, classes=3)
+    model = mod.Model()
+    model.add(mod.Layer_Dense(2, 64, weight_regularizer_l2=5e-4, bias_regularizer_l2=5e-4))
+    model.add(mod.Activation_ReLU())
+    model.add(mod.Layer_Dropout(0.1))
+    model.add(mod.Layer_Dense(64, 3))
+    model.add(mod.Activation_Softmax())
+    model.set(loss=mod.Loss_CategoricalCrossentropy(),
+              optimizer=mod.Optimizer_Adam(learning_rate=0.05, decay=5e-5),
+              accuracy=mod.Accuracy_Categorical())
+    return model, X, y
+
+
+def binary(mod):
+    """Chapter 18's binary logistic regression."""
+    X, y = spiral_data(samples=100, classes=2)
+    y = y.reshape(-1, 1)
+    model = mod.Model()
+    model.add(mod.Layer_Dense(2, 64, weight_regularizer_l2=5e-4, bias_regularizer_l2=5e-4))
+    model.add(mod.Activation_ReLU())
+    model.add(mod.Layer_Dense(64, 1))
+    model.add(mod.Activation_Sigmoid())
+    model.set(loss=mod.Loss_BinaryCrossentropy(), optimizer=mod.Optimizer_Adam(decay=5e-7),
+              accuracy=mod.Accuracy_Categorical(binary=True))
+    return model, X, y
+
+
+def regression(mod):
+    """Chapter 18's sine regression."""
+    X, y = sine_data()
+    model = mod.Model()
+    model.add(mod.Layer_Dense(1, 64))
+    model.add(mod.Activation_ReLU())
+    model.add(mod.Layer_Dense(64, 64))
+    model.add(mod.Activation_ReLU())
+    model.add(mod.Layer_Dense(64, 1))
+    model.add(mod.Activation_Linear())
+    model.set(loss=mod.Loss_MeanSquaredError(),
+              optimizer=mod.Optimizer_Adam(learning_rate=0.005, decay=1e-3),
+              accuracy=mod.Accuracy_Regression())
+    return model, X, y
+
+
+def fashion_like(mod):
+    """Chapter 19's network on Fashion-MNIST-shaped data (generated: no download)."""
+    rng = np.random.default_rng(19)
+    X = (rng.integers(0, 256, (1000, 784)) - 127.5) / 127.5
+    y = rng.integers(0, 10, 1000).astype(np.uint8)
+    model = mod.Model()
+    model.add(mod.Layer_Dense(784, 128))
+    model.add(mod.Activation_ReLU())
+    model.add(mod.Layer_Dense(128, 128))
+    model.add(mod.Activation_ReLU())
+    model.add(mod.Layer_Dense(128, 10))
+    model.add(mod.Activation_Softmax())
+    model.set(loss=mod.Loss_CategoricalCrossentropy(), optimizer=mod.Optimizer_Adam(decay=1e-3),
+              accuracy=mod.Accuracy_Categorical())
+    return model, X, y
+
+
+FLOWS = {"ch18-l2-dropout": spiral_l2_dropout, "binary": binary, "regression": regression,
+         "ch19-fashion-shaped": fashion_like}
+
+
+def _run(mod, flow, **train):
+    np.random.seed(0)
+    model, X, y = FLOWS[flow](mod)
+    model.finalize()
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        model.train(X, y, validation_data=(X, y), **train)
+    return model, out.getvalue().splitlines(), X, y
+
+
+@pytest.mark.parametrize("flow", sorted(FLOWS))
+def test_flow_prints_the_twins_lines_and_ends_with_its_parameters(flow):
+    train = dict(epochs=2, batch_size=128, print_every=2) if flow.startswith("ch19") else \
+        dict(epochs=20, batch_size=64, print_every=3)
+    fast, fast_lines, X, _ = _run(fastnn, flow, **train)
+    twin, twin_lines, _, _ = _run(R, flow, **train)
+    assert fast_lines == twin_lines
+    assert len(fast_lines) > 10
+    for (fw, fb), (tw, tb) in zip(fast.get_parameters(), twin.get_parameters()):
+        np.testing.assert_allclose(fw, tw, rtol=1e-7, atol=1e-10)
+        np.testing.assert_allclose(fb, tb, rtol=1e-7, atol=1e-10)
+    np.testing.assert_allclose(fast.predict(X, batch_size=50), twin.predict(X, batch_size=50),
+                               rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("writer, reader", [(fastnn, R), (R, fastnn)], ids=["fastnn-to-twin",
+                                                                           "twin-to-fastnn"])
+def test_parameters_saved_by_one_load_into_the_other(tmp_path, writer, reader):
+    """Chapters 21-22: a parameters file moves between the book's code and fastnn;
+    the reading model is set up without an optimizer, for evaluation."""
+    trained, _, X, y = _run(writer, "ch19-fashion-shaped", epochs=1, batch_size=128,
+                            print_every=100)
+    path = tmp_path / "fashion.parms"
+    trained.save_parameters(path)
+    np.random.seed(1)
+    model, _, _ = fashion_like(reader)
+    model.set(optimizer=None)
+    model.optimizer = None
+    model.finalize()
+    model.load_parameters(path)
+    with contextlib.redirect_stdout(io.StringIO()) as a:
+        model.evaluate(X, y, batch_size=128)
+    with contextlib.redirect_stdout(io.StringIO()) as b:
+        trained.evaluate(X, y, batch_size=128)
+    assert a.getvalue() == b.getvalue()
+    with open(path, "rb") as f:
+        assert [tuple(type(a) for a in pair) for pair in pickle.load(f)] == \
+            [(np.ndarray, np.ndarray)] * 3
+
+
+def test_saved_fastnn_model_loads_and_predicts_in_a_fresh_model(tmp_path):
+    trained, _, X, _ = _run(fastnn, "ch18-l2-dropout", epochs=5, batch_size=100,
+                            print_every=100)
+    path = tmp_path / "spiral.model"
+    trained.save(path)
+    loaded = fastnn.Model.load(path)
+    np.testing.assert_array_equal(loaded.predict(X), trained.predict(X))
