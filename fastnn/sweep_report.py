@@ -109,12 +109,13 @@ def plot_bands(path, fmt, panels, title, ncols=4):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     n = len(panels)
     ncols = max(1, min(ncols, n))
     nrows = math.ceil(n / ncols)
-    fig = plt.figure(figsize=(3.4 * ncols + 0.4, 3.3 * nrows + 0.9))
-    outer = fig.add_gridspec(nrows, ncols, hspace=0.55, wspace=0.28)
+    fig = plt.figure(figsize=(3.4 * ncols + 0.4, 3.0 * nrows + 0.9))
+    outer = fig.add_gridspec(nrows, ncols, hspace=0.38, wspace=0.22)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     names = []
     acc_axes, loss_axes = [], []
@@ -138,6 +139,10 @@ def plot_bands(path, fmt, panels, title, ncols=4):
         ax_acc.tick_params(labelbottom=False, labelsize=7)
         ax_loss.tick_params(labelsize=7)
         ax_loss.set_yscale("log")
+        # plain numbers on the log axis: "0.3", not "3 x 10^-1", and no minor labels
+        ax_loss.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax_loss.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax_loss.yaxis.set_minor_formatter(NullFormatter())
         if i % ncols == 0:
             ax_acc.set_ylabel("accuracy", fontsize=8)
             ax_loss.set_ylabel("loss", fontsize=8)
@@ -145,6 +150,11 @@ def plot_bands(path, fmt, panels, title, ncols=4):
             ax_loss.set_xlabel("epoch", fontsize=8)
         for ax in (ax_acc, ax_loss):
             ax.grid(alpha=0.3)
+    # Every loss starts at ln(3) = 1.1 (three classes, tiny weights); a few optimizers
+    # overshoot for some epochs at the start.  Above 2 nothing is read, and showing it
+    # would squash the part that decides between configurations.
+    lowest = min(float(np.min(s[1][1])) for _, _, series in panels for s in series)
+    loss_axes[0].set_ylim(max(lowest * 0.8, 1e-6), 2.0)
     handles = [Patch(color=colors[k % len(colors)], alpha=0.6, label=name)
                for k, name in enumerate(names)] if len(names) > 1 else []
     handles += [Patch(color="grey", alpha=0.35, label="25-75% of seeds"),
