@@ -118,9 +118,11 @@ def sweep_command(args, parser):
     where = ("this process" if args.serial else f"Dask scheduler {args.scheduler}"
              if args.scheduler else f"a local Dask cluster of {args.workers or os.cpu_count()} "
              "workers")
-    title = (f"{len(configs)} configurations x {len(seeds)} seeds, {args.epochs} epochs, "
+    plural = lambda n, word: f"{n} {word}{'s' if n != 1 else ''}"  # noqa: E731
+    title = (f"{plural(len(configs), 'configuration')} x {plural(len(seeds), 'seed')}, "
+             f"{args.epochs} epochs, "
              f"{args.dtype}, spiral {args.samples} x {experiments.CLASSES}")
-    print(f"fastnn sweep: {title}; on {where}", flush=True)
+    print(f"fastnn sweep: {title}\nrunning on {where}", flush=True)
     try:
         records = sweep.run(configs, seeds, epochs=args.epochs, dtype=args.dtype,
                             samples=args.samples, out=args.out, workers=args.workers,

@@ -193,7 +193,9 @@ def local_cluster(workers=None):
     distributed = _import_dask()
     n = workers or os.cpu_count() or 1
     return distributed.LocalCluster(
-        n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+        # ":0": any free port (None still starts the scheduler's HTTP server on 8787,
+        # which another cluster on the machine may hold)
+        n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
         silence_logs=logging.ERROR,
         # before Numba is imported in the worker: no Numba thread pool at all
         env={"NUMBA_NUM_THREADS": "1"})
