@@ -126,7 +126,7 @@ def plot_bands(path, fmt, panels, title, ncols=4):
                                   sharey=loss_axes[0] if loss_axes else None)
         acc_axes.append(ax_acc)
         loss_axes.append(ax_loss)
-        for j, (name, (epochs, loss, acc)) in enumerate(series):
+        for name, (epochs, loss, acc) in series:
             if name not in names:
                 names.append(name)
             color = colors[names.index(name) % len(colors)]
@@ -134,7 +134,9 @@ def plot_bands(path, fmt, panels, title, ncols=4):
                 lo, q1, med, q3, hi = np.percentile(values, [0, 25, 50, 75, 100], axis=0)
                 ax.fill_between(epochs, lo, hi, color=color, alpha=0.15, lw=0)
                 ax.fill_between(epochs, q1, q3, color=color, alpha=0.35, lw=0)
-                ax.plot(epochs, med, color=color, lw=1.2)
+                # the second series dashed: where two medians coincide both stay visible
+                ax.plot(epochs, med, color=color, lw=1.2, ls="-" if names.index(name) == 0
+                        else "--")
         ax_acc.set_title(f"{label}\n{note}", fontsize=8.5)
         ax_acc.tick_params(labelbottom=False, labelsize=7)
         ax_loss.tick_params(labelsize=7)
@@ -155,7 +157,8 @@ def plot_bands(path, fmt, panels, title, ncols=4):
     # would squash the part that decides between configurations.
     lowest = min(float(np.min(s[1][1])) for _, _, series in panels for s in series)
     loss_axes[0].set_ylim(max(lowest * 0.8, 1e-6), 2.0)
-    handles = [Patch(color=colors[k % len(colors)], alpha=0.6, label=name)
+    handles = [plt.Line2D([], [], color=colors[k % len(colors)], lw=2,
+                          ls="-" if k == 0 else "--", label=name)
                for k, name in enumerate(names)] if len(names) > 1 else []
     handles += [Patch(color="grey", alpha=0.35, label="25-75% of seeds"),
                 Patch(color="grey", alpha=0.15, label="min-max"),
