@@ -92,6 +92,11 @@ def task(run, build=None, curve_points=CURVE_POINTS):
     return run_one(run, build, curve_points)
 
 
+def task_batch(runs, build=None, curve_points=CURVE_POINTS):
+    """A Dask task of several runs (``fastnn.sweep._Batches``): their records."""
+    return [task(r, build, curve_points) for r in runs]
+
+
 def prepare(run, build=None, limit_threads=True):
     """Limit this worker's threads and warm its compile cache (see the module's doc).
     ``limit_threads=False`` (a serial sweep in the caller's process) only warms, so

@@ -39,10 +39,11 @@ def add_parser(sub, epilog):
                    help="NAME[:PARAM=V1,V2,...]... or NAME(param=value, ...); repeatable")
     p.add_argument("--grid-file", action="append", default=[], metavar="FILE",
                    help="a TOML (.toml) or JSON file with a list 'grid'; repeatable")
-    p.add_argument("--seeds", type=_bounded_int(1, MAX_SEEDS), default=10,
+    p.add_argument("--seeds", type=_bounded_int(1, MAX_SEEDS), default=10, metavar="K",
                    help="runs per configuration (default: %(default)s)")
     p.add_argument("--first-seed", type=_bounded_int(0, MAX_SEED, " (NumPy's seeds)"),
-                   default=0, help="seeds are FIRST, FIRST+1, ... (default: %(default)s)")
+                   default=0, metavar="S",
+                   help="the seeds are S, S+1, ..., S+K-1 (default: %(default)s)")
     p.add_argument("--epochs", type=_bounded_int(1, MAX_EPOCHS), default=experiments.EPOCHS,
                    help="epochs per run (default: %(default)s, as the notebook)")
     p.add_argument("--dtype", choices=experiments.DTYPES, default="float64",
@@ -56,7 +57,7 @@ def add_parser(sub, epilog):
                        help="worker processes of the local Dask cluster (default: one per "
                             "core)")
     where.add_argument("--scheduler", metavar="ADDRESS",
-                       help="run on an existing Dask cluster, e.g. tcp://10.0.0.5:8786")
+                       help="run on an existing Dask cluster, e.g. tcp://scheduler-host:8786")
     where.add_argument("--serial", action="store_true",
                        help="run in this process, without Dask")
     p.add_argument("--plot", metavar="FILE.png",

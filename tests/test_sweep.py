@@ -294,3 +294,17 @@ def test_console_script_sweep_in_a_process(tmp_path):
                           text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "\nAdam()  " in proc.stdout and len(read_lines(out)) == 2
+
+
+def test_batches_carry_about_half_a_second_and_keep_the_end_balanced():
+    runs = sweep.runs_for(CONFIGS, range(25), epochs=10)  # 100 runs
+    batches = sweep._Batches(runs, threads=2)
+    first = next(batches)
+    assert first == runs[:1]  # nothing measured yet: one run a task
+    batches.measured(0.1)  # 0.1 s a run: 5 runs make half a second
+    sizes = [len(b) for b in batches]
+    assert sizes[0] == 5 and sum(sizes) == 99
+    assert [r for b in [first, *[]] for r in b] == runs[:1]
+    assert sizes[-4:] == [1, 1, 1, 1]  # the last ones small: no worker idles at the end
+    rebuilt = sweep._Batches(runs, threads=2)
+    assert [r for b in rebuilt for r in b] == runs  # every run once, in the grid's order
