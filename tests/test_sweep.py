@@ -304,7 +304,6 @@ def test_batches_carry_about_half_a_second_and_keep_the_end_balanced():
     batches.measured(0.1)  # 0.1 s a run: 5 runs make half a second
     sizes = [len(b) for b in batches]
     assert sizes[0] == 5 and sum(sizes) == 99
-    assert [r for b in [first, *[]] for r in b] == runs[:1]
     assert sizes[-4:] == [1, 1, 1, 1]  # the last ones small: no worker idles at the end
     rebuilt = sweep._Batches(runs, threads=2)
     assert [r for b in rebuilt for r in b] == runs  # every run once, in the grid's order
