@@ -13,10 +13,9 @@ import time
 import numpy as np
 import pytest
 
+import distributed  # in the test extra: these tests are required, never skipped
 from fastnn import cli, experiments, grid, sweep
 from fastnn import _sweep_worker as worker
-
-distributed = pytest.importorskip("distributed")
 
 EPOCHS = 300  # short runs: the tests check bookkeeping and bits, not training
 CONFIGS = [experiments.config("SGD(decay=1e-3, momentum=0.9)"),
