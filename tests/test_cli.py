@@ -2,6 +2,7 @@
 command's manners as a Unix tool (exit statuses, closed and broken streams, Ctrl-C)."""
 from __future__ import annotations
 
+import json
 import os
 import pathlib
 import re
@@ -433,3 +434,41 @@ def test_plot_keeps_a_bounded_number_of_points(tmp_path, capsys, monkeypatch):
     assert all(list(curves) == ["fastnn", "NumPy"] for _, curves in panels)
     assert all(a.shape == (2, 4) for _, curves in panels for pair in curves.values()
                for a in pair)
+
+
+# ----------------------------------------------------------------------------- sweep
+
+def test_sweep_ctrl_c_exits_130_and_leaves_no_process_or_half_line(tmp_path):
+    """Ctrl-C in the middle of a sweep on its local cluster: exit 130 with one line, the
+    cluster's processes gone, every line of --out a whole record, and a rerun resumes."""
+    psutil = pytest.importorskip("psutil")
+    out = tmp_path / "runs.jsonl"
+    cmd = [_script(), "sweep", "--seeds", "1000", "--epochs", "10000", "--workers", "2",
+           "--out", str(out)]
+    proc = _popen(cmd)
+    try:
+        assert proc.stdout.readline().startswith("fastnn sweep:")
+        deadline = time.monotonic() + 120
+        while (not out.exists() or out.stat().st_size == 0) and time.monotonic() < deadline:
+            time.sleep(0.2)  # runs are finishing
+        children = psutil.Process(proc.pid).children(recursive=True)
+        assert len(children) >= 2, children  # nannies and workers
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert err.endswith("fastnn: interrupted\n")
+    _clean(err)
+    gone, alive = psutil.wait_procs(children, timeout=30)
+    assert not alive, alive
+    lines = out.read_text().splitlines()
+    assert lines and all(json.loads(line)["epochs"] == 10000 for line in lines)
+    # resume: the runs done are not run again, the others are
+    done = {(r["config"], r["seed"]) for r in map(json.loads, lines)}
+    missing = {("SGD()", 0), ("SGD()", 1)} - done
+    proc = _run([_script(), "sweep", "--grid", "SGD()", "--seeds", "2", "--epochs", "10000",
+                 "--serial", "--out", str(out)])
+    assert proc.returncode == 0, proc.stderr
+    new = [json.loads(line) for line in out.read_text().splitlines()[len(lines):]]
+    assert {(r["config"], r["seed"]) for r in new} == missing and len(new) == len(missing)
