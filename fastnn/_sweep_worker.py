@@ -41,6 +41,16 @@ _warm = set()           # (dtype, network) warmed in this process
 _warmups = []           # what each warm-up took
 
 
+def dask_setup(worker):
+    """Run in each worker process of ``fastnn.sweep.local_cluster`` (Dask's ``preload``):
+    Ctrl-C in a terminal reaches the whole process group, and a worker interrupted in the
+    middle of a run would die with a traceback while the client is already shutting the
+    cluster down in order.  The client decides; the workers ignore SIGINT."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def versions():
     import numba
 

@@ -19,7 +19,7 @@ import sys
 
 import numpy as np
 
-from . import experiments
+from . import experiments, report
 from . import reference as numpy_twin
 from ._cli_io import (_announce_compilation, _bounded_int, _check_matplotlib, _flush,
                       _guard_standard_streams, _mu, _raise_if_reader_gone, _say,
@@ -245,8 +245,8 @@ def compare(args, parser):
                 panels.append((cfg.label, curves))
 
     print()
-    print(experiments.format_seed_table(rows, reference, _mu(sys.stdout)))
-    print(f"\n{experiments.CHAOS_NOTE}")
+    print(report.format_seed_table(rows, reference, _mu(sys.stdout)))
+    print(f"\n{report.CHAOS_NOTE}")
     if reference:
         us = {k: sum(r[f"{k}_us"] for r in rows) for k in ("fast", "perop", "ref")}
         print(f"overall speed-up over NumPy: Model.train {us['ref'] / us['fast']:.1f}x, "
@@ -254,7 +254,7 @@ def compare(args, parser):
     if plot:
         path, fmt = plot
         try:
-            experiments.plot_spread(path, fmt, kept + 1, panels, f"fastnn compare: {title}")
+            report.plot_spread(path, fmt, kept + 1, panels, f"fastnn compare: {title}")
         except OSError as exc:  # e.g. the disk filled up while training
             _say(f"cannot write {path}: {exc.strerror or exc}")
             return EXIT_ERROR

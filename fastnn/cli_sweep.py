@@ -8,7 +8,7 @@ import argparse
 import os
 import sys
 
-from . import experiments
+from . import experiments, report
 from ._cli_io import _bounded_int, _check_matplotlib, _say, plot_target
 
 MAX_SEED = 2**32 - 1
@@ -133,7 +133,7 @@ def sweep_command(args, parser):
         return 1
     print()
     print(sweep.format_summary(sweep.summarize(records)))
-    print(f"\n{experiments.CHAOS_NOTE}")
+    print(f"\n{report.CHAOS_NOTE}")
     if args.out:
         print(f"runs in {args.out}")
     if plot:

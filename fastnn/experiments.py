@@ -32,7 +32,7 @@ import numpy as np
 __all__ = ["SAMPLES", "CLASSES", "HIDDEN", "INPUTS", "SEED", "EPOCHS", "DTYPES", "SPELLINGS",
            "OptimizerConfig", "SEED_CONFIGS", "config", "spiral", "initial_weights",
            "seed_data", "NotebookLoop", "run_notebook_loop", "seed_model", "run_model",
-           "format_table", "plot_curves", "CHAOS_NOTE", "format_seed_table", "plot_spread"]
+           "format_table", "plot_curves"]
 
 SAMPLES = 100      # spiral_data(samples=100, classes=3): X is 300 x 2
 CLASSES = 3
@@ -372,76 +372,3 @@ def plot_curves(path, fmt, epochs, curves, title):
         fig.savefig(path, format=fmt, dpi=110)
     finally:
         plt.close(fig)
-
-
-# ----------------------------------------------------------------------------- over seeds
-
-# One line under every table of final results: a reader comparing two single runs
-# (fastnn's and NumPy's, say) otherwise takes chaos for a bug.  Measured (seed 0, 10000
-# epochs): the NumPy twin against itself, one initial weight moved by one ulp, SGD() ends
-# at 0.587 accuracy instead of 0.613 (fastnn: 0.620); issue 12 saw 0.573 against 0.720.
-CHAOS_NOTE = ("Single runs of this problem diverge chaotically: compare the spread over "
-              "seeds, not single runs.")
-
-
-def _spread_cell(values):
-    """``mean±sd`` (sample sd over seeds, two decimals) or the value of a single run."""
-    v = np.asarray(values, np.float64)
-    if v.size == 1:
-        return f"{v[0]:.3f}"
-    return f"{v.mean():.3f}±{v.std(ddof=1):.2f}"
-
-
-def format_seed_table(rows, reference, mu="µ"):
-    """The ``fastnn compare`` table over seeds: per configuration, the final accuracy
-    and loss of fastnn (and of the NumPy twin) as mean±sd over the seeds, and fastnn's
-    speed-up over NumPy with ``Model.train`` and with the per-op classes (import swap);
-    without ``reference``, fastnn's microseconds per epoch instead.  At most 100 columns
-    for the seed's labels.  ``rows``: dicts with ``label`` and lists ``fast_acc``,
-    ``fast_loss`` (``ref_*`` too) and ``fast_us`` (``perop_us``, ``ref_us``)."""
-    if reference:
-        groups = [("", 1), ("accuracy", 2), ("loss", 2), ("speed-up", 2)]
-        head = ["optimizer", "fastnn", "NumPy", "fastnn", "NumPy", "train", "per-op"]
-    else:
-        groups = [("", 1), ("accuracy", 1), ("loss", 1), ("", 1)]
-        head = ["optimizer", "fastnn", "fastnn", f"{mu}s/epoch"]
-    body = []
-    for r in rows:
-        line = [r["label"], _spread_cell(r["fast_acc"])]
-        if reference:
-            line += [_spread_cell(r["ref_acc"]), _spread_cell(r["fast_loss"]),
-                     _spread_cell(r["ref_loss"]), f"{r['ref_us'] / r['fast_us']:.1f}x",
-                     f"{r['ref_us'] / r['perop_us']:.1f}x"]
-        else:
-            line += [_spread_cell(r["fast_loss"]), f"{r['fast_us']:.1f}"]
-        body.append(line)
-    widths = [max(len(c) for c in col) for col in zip(head, *body)]
-
-    def fmt(cells):
-        return "  ".join([cells[0].ljust(widths[0])] +
-                         [c.rjust(w) for c, w in zip(cells[1:], widths[1:])])
-
-    top, col = [], 0
-    for name, span in groups:  # a group's name centred over its columns
-        width = sum(widths[col:col + span]) + 2 * (span - 1)
-        top.append(name.center(width) if name else " " * width)
-        col += span
-    lines = ["  ".join(top).rstrip(), fmt(head), "  ".join("-" * w for w in widths)]
-    lines += [fmt(line) for line in body]
-    return "\n".join(lines)
-
-
-def plot_spread(path, fmt, epochs, panels, title):
-    """Curves over seeds into ``path``: one small panel per configuration, each
-    implementation's median as a line and its spread over seeds as bands.
-    ``panels``: ``[(label, {"fastnn": (loss, accuracy), "NumPy": ...})]`` with arrays
-    of shape (seeds, len(epochs))."""
-    from .sweep_report import plot_bands
-
-    drawn = []
-    for label, curves in panels:
-        acc = curves["fastnn"][1][:, -1]
-        note = f"final acc {_spread_cell(acc)} ({len(acc)} seeds)"
-        drawn.append((label, note, [(name, (epochs, np.asarray(loss), np.asarray(accuracy)))
-                                    for name, (loss, accuracy) in curves.items()]))
-    plot_bands(path, fmt, drawn, title)

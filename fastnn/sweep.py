@@ -41,7 +41,7 @@ from itertools import islice
 from . import _sweep_worker as worker
 from .experiments import CLASSES, EPOCHS, HIDDEN, INPUTS, SAMPLES, OptimizerConfig
 from .grid import config_key
-from .sweep_report import format_summary, plot_sweep, summarize
+from .report import format_summary, plot_sweep, summarize
 
 __all__ = ["Run", "run", "runs_for", "run_one", "ResultsFile", "MissingDask", "SweepError",
            "summarize", "format_summary", "plot_sweep", "SEED_NETWORK"]
@@ -191,7 +191,9 @@ def local_cluster(workers=None):
         # ":0": any free port (None still starts the scheduler's HTTP server on 8787,
         # which another cluster on the machine may hold)
         n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
-        silence_logs=logging.ERROR,
+        # what goes wrong reaches the caller as an exception; the workers' own logs
+        # (a heartbeat that meets the scheduler already closing) would only be noise
+        silence_logs=logging.CRITICAL, preload=["fastnn._sweep_worker"],
         # before Numba is imported in the worker: no Numba thread pool at all
         env={"NUMBA_NUM_THREADS": "1"})
 
@@ -263,6 +265,7 @@ def _run_on_dask(pending, build, curve_points, take, client, scheduler, workers)
             except TimeoutError:
                 raise SweepError(f"no Dask worker joined the scheduler {scheduler} within "
                                  "120 s (start some: dask worker ADDRESS --nthreads 1)") from None
+        _check_workers(client)
         threads = max(1, sum(client.nthreads().values()))
         batches = _Batches(pending, threads)
 
@@ -291,6 +294,27 @@ def _run_on_dask(pending, build, curve_points, take, client, scheduler, workers)
             own_client.close()
         if own_cluster is not None:
             own_cluster.close()
+
+
+def _local_versions():
+    return worker.versions()
+
+
+def _check_workers(client):
+    """fastnn runs on the workers, in the versions of this process (else say so): on a
+    cluster of your own, a worker without fastnn would fail every task it gets, and other
+    versions may give other bits."""
+    here = _local_versions()
+    try:
+        theirs = client.run(worker.versions)
+    except Exception as exc:  # noqa: BLE001 -- e.g. ModuleNotFoundError on the worker
+        raise SweepError(f"cannot run fastnn on the Dask workers ({type(exc).__name__}: {exc}); "
+                         f"install {DIST} {here['fastnn']} there") from None
+    other = sorted({json.dumps(v, sort_keys=True) for v in theirs.values() if v != here})
+    if other:
+        print(f"fastnn: some Dask workers run other versions ({'; '.join(other)}) than this "
+              f"process ({json.dumps(here, sort_keys=True)}): their runs may differ in the "
+              "last bits", file=sys.stderr)
 
 
 class _Batches:

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import distributed  # in the test extra: these tests are required, never skipped
-from fastnn import cli, experiments, grid, sweep
+from fastnn import cli, experiments, grid, report, sweep
 from fastnn import _sweep_worker as worker
 
 EPOCHS = 300  # short runs: the tests check bookkeeping and bits, not training
@@ -255,7 +255,7 @@ def test_sweep_command_table_file_and_plot(tmp_path, capsys):
     assert [r[0] for r in rows] == [s["config"] for s in sweep.summarize(read_lines(out))]
     means = [float(r[2].split("±")[0]) for r in rows]
     assert means == sorted(means, reverse=True) and all(r[1] == "3" for r in rows)
-    assert experiments.CHAOS_NOTE in text and f"wrote {png}" in text
+    assert report.CHAOS_NOTE in text and f"wrote {png}" in text
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and len(read_lines(out)) == 9
     assert max(len(line) for line in text.splitlines() if str(tmp_path) not in line) <= 100
 
@@ -306,3 +306,15 @@ def test_batches_carry_about_half_a_second_and_keep_the_end_balanced():
     assert sizes[-4:] == [1, 1, 1, 1]  # the last ones small: no worker idles at the end
     rebuilt = sweep._Batches(runs, threads=2)
     assert [r for b in rebuilt for r in b] == runs  # every run once, in the grid's order
+
+
+def test_workers_of_other_versions_are_named(client, capsys, monkeypatch):
+    here = worker.versions()
+    monkeypatch.setattr(sweep, "_local_versions", lambda: dict(here, numba="0.0.1"))
+    sweep.run(CONFIGS[:1], seeds=1, epochs=5, client=client, progress=False)
+    err = capsys.readouterr().err
+    assert "some Dask workers run other versions" in err and '"numba": "0.0.1"' in err
+    assert f'"numba": "{here["numba"]}"' in err
+    monkeypatch.undo()
+    sweep.run(CONFIGS[:1], seeds=2, epochs=5, client=client, progress=False)
+    assert "other versions" not in capsys.readouterr().err
