@@ -24,9 +24,10 @@ runs in this process without Dask.  Dask is the optional extra ``nnfs-fast[sweep
 Each task prepares its worker once (:mod:`fastnn._sweep_worker`): one BLAS and one
 Numba thread, and the Numba cache warmed by one worker per cache directory at a time.
 
-**Where results go.**  ``out=FILE.jsonl``: one JSON line per run, appended as each
-run finishes; running again with the same file skips the runs already in it (resume
-after a crash, or extend a sweep with more seeds).
+**Where results go.**  ``out=FILE.jsonl``: one JSON line per run, appended as runs
+finish (Dask gets them in tasks of about half a second each, :class:`_Batches`);
+running again with the same file skips the runs already in it (resume after a crash,
+or extend a sweep with more seeds).
 """
 from __future__ import annotations
 
