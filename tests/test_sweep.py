@@ -318,3 +318,13 @@ def test_workers_of_other_versions_are_named(client, capsys, monkeypatch):
     monkeypatch.undo()
     sweep.run(CONFIGS[:1], seeds=2, epochs=5, client=client, progress=False)
     assert "other versions" not in capsys.readouterr().err
+
+
+def test_grid_names_every_optimizer_of_the_registry_in_both_spellings():
+    import fastnn
+    from fastnn import registry
+    books = {spec.cls.__name__ for spec in registry.OPTIMIZERS}
+    assert set(grid._PAIRS.values()) == books
+    for nb, book in grid._PAIRS.items():
+        assert issubclass(getattr(fastnn, nb), getattr(fastnn, book))
+        assert grid.parse_grid(nb)[0].make(fastnn).__class__ is getattr(fastnn, nb)
