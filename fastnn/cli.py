@@ -1,4 +1,5 @@
-"""The ``fastnn`` command.  ``fastnn compare`` runs the seed notebook's experiment.
+"""The ``fastnn`` command.  ``fastnn compare`` runs the seed notebook's experiment over a
+few seeds; ``fastnn sweep`` (``fastnn/cli_sweep.py``) runs grids of configurations x seeds.
 
 Results go to standard output, everything else (progress, the one-line note that Numba is
 compiling, errors) to standard error.  Exit status:
@@ -13,17 +14,16 @@ compiling, errors) to standard error.  Exit status:
   under ``set -o pipefail`` sees the same as with coreutils; nothing is printed.
 """
 import argparse
-import contextlib
-import errno
-import os
 import platform
-import select
 import sys
 
 import numpy as np
 
-from . import experiments
+from . import experiments, report
 from . import reference as numpy_twin
+from ._cli_io import (_announce_compilation, _bounded_int, _check_matplotlib, _flush,
+                      _guard_standard_streams, _mu, _raise_if_reader_gone, _say,
+                      _silence_output, plot_target)
 from .experiments import CLASSES, HIDDEN, INPUTS, SEED_CONFIGS
 
 DIST = "nnfs-fast"  # the distribution's name: PyPI's 'fastnn' is an unrelated project
@@ -36,32 +36,27 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 0, 1, 2, 1
 MAX_SEED = 2**32 - 1
 MAX_EPOCHS = 10**7
 MAX_SAMPLES = 10**5
+# compare --seeds: every seed is three full runs (Model.train, the per-op loop on
+# fastnn's classes and on NumPy's), about 1.7 s at the notebook's 10000 epochs
+MAX_COMPARE_SEEDS = 1000
 PLOT_POINTS = 10000  # epochs kept per curve for --plot (evenly spaced beyond that)
 
 # Not taken from the module's docstring: under ``python -OO`` docstrings are None.
 DESCRIPTION = """\
 The seed notebook (chapter 10, "Optimizers") trains a 2-64-3 network on spiral
 data (100 samples per class, 3 classes) for 10000 epochs with seven optimizer
-configurations.  'fastnn compare' trains each of them with fastnn.Model (the
-whole loop compiled) and with the notebook's per-op loop on the NumPy twin
-fastnn.reference, from the same data and initial weights, and prints one table
-row per configuration: final accuracy and loss of both, microseconds per epoch
-of both, and the speed-up."""
+configurations.  'fastnn compare' trains each of them, for each of --seeds seeds
+(data and initial weights drawn from NumPy's generator seeded with it), three
+ways: with fastnn.Model (the whole loop compiled), with the notebook's per-op
+loop on fastnn's classes (the import swap), and with that loop on the NumPy twin
+fastnn.reference.  It prints one row per configuration: final accuracy and loss
+of fastnn and NumPy (mean and sd over the seeds), and the speed-up of each
+fastnn path over NumPy.  Training this problem is chaotic: single runs of two
+correct implementations drift apart, so compare the spreads, not single runs
+('fastnn sweep' runs larger grids on Dask).""" 
 EPILOG = ("exit status: 0 done, 1 runtime error, 2 usage error, 130 interrupted, "
           "141 standard output closed by its reader")
 
-
-def _bounded_int(low, high, why=""):
-    """An argparse ``type``: an integer in ``low..high``, else a message naming both."""
-    def parse(text):
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be {low}..{high}{why}, got {value}")
-        return value
-    return parse
 
 
 def version_text():
@@ -118,18 +113,23 @@ def build_parser():
                    default=experiments.SEED,
                    help="seed of NumPy's global generator for the data and initial weights, "
                         f"0..{MAX_SEED} (default: %(default)s)")
+    p.add_argument("--seeds", type=_bounded_int(1, MAX_COMPARE_SEEDS), default=5,
+                   help="runs per configuration, with seeds SEED, SEED+1, ... (default: "
+                        "%(default)s; one run of this chaotic problem says little)")
     p.add_argument("--samples", type=_bounded_int(1, MAX_SAMPLES, " (the data and the "
                                                   "activations are kept in memory)"),
                    default=experiments.SAMPLES,
                    help=f"spiral samples per class, at most {MAX_SAMPLES} "
                         f"(default: %(default)s)")
     p.add_argument("--no-reference", action="store_true",
-                   help="train with fastnn only (no NumPy columns)")
+                   help="train with fastnn.Model only (no NumPy and no per-op columns)")
     p.add_argument("--plot", metavar="FILE.png",
                    help="write loss and accuracy curves of every configuration (needs "
                         "matplotlib; in a clone: pip install -e '.[plot]'); without an "
                         "extension, FILE.png")
     p.set_defaults(run=compare, parser=p)  # the subcommand's parser reports its usage errors
+    from . import cli_sweep
+    cli_sweep.add_parser(sub, EPILOG)
     return parser
 
 
@@ -158,150 +158,15 @@ def main(argv=None):
         return EXIT_ERROR
 
 
-# ----------------------------------------------------------------------------- the streams
-
-def _guard_standard_streams():
-    """Make a closed stdin/stdout/stderr harmless.  Python leaves ``sys.stdout`` (or
-    stderr) None when the process starts with that descriptor closed (``>&-``); the
-    descriptor is then reopened on /dev/null, so no file opened later can take it and
-    receive what is written to "stdout".  stderr falls back to /dev/null (messages are
-    lost; the exit status still tells); a closed stdout is refused by ``compare``."""
-    for fd, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
-        if getattr(sys, name) is not None:
-            continue
-        try:
-            os.fstat(fd)
-        except OSError:
-            null = os.open(os.devnull, os.O_RDWR)
-            if null != fd:
-                os.dup2(null, fd)
-                os.close(null)
-    if sys.stderr is None:
-        sys.stderr = open(os.devnull, "w")
-
-
-def _flush(stream):
-    if stream is not None:
-        stream.flush()
-
-
-def _say(message):
-    """One line on stderr, prefixed 'fastnn: '.  A failure to write it is ignored:
-    stderr's troubles must not end a run whose results go to stdout."""
-    try:
-        print(f"fastnn: {message}", file=sys.stderr, flush=True)
-    except (OSError, ValueError, AttributeError):
-        pass
-
-
-def _silence_output():
-    """The Python docs' recipe for a broken pipe: point stdout (and stderr) at
-    /dev/null, so the interpreter's final flush of what is still buffered cannot
-    fail again and print a traceback of its own."""
-    null = os.open(os.devnull, os.O_WRONLY)
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            os.dup2(null, stream.fileno())
-        except (AttributeError, OSError, ValueError):
-            pass  # not a real file (captured in tests, or None)
-    os.close(null)
-
-
-def _raise_if_reader_gone(stream):
-    """Raise BrokenPipeError as soon as ``stream`` is a pipe nobody reads any more
-    (``| head -1`` has exited), instead of training for minutes and finding out at the
-    first write of the table: poll() reports POLLERR on such a pipe."""
-    if not hasattr(select, "poll"):
-        return
-    try:
-        fd = stream.fileno()
-    except (AttributeError, OSError, ValueError):
-        return
-    poller = select.poll()
-    poller.register(fd, 0)  # no events asked for: only POLLERR/POLLHUP/POLLNVAL come back
-    if any(event & select.POLLERR for _, event in poller.poll(0)):
-        raise BrokenPipeError(errno.EPIPE, "standard output's reader has gone")
-
-
-@contextlib.contextmanager
-def _announce_compilation():
-    """Say once on stderr when Numba starts compiling: on a cold (or stale) cache the
-    first run otherwise sits silent for ~15 s.  Numba's event API fires "numba:compile"
-    only for a real compilation, never for a load from its on-disk cache, so a warm run
-    says nothing, wherever the cache lives (NUMBA_CACHE_DIR or beside the kernels)."""
-    try:
-        from numba.core import event
-    except ImportError:  # pragma: no cover (the event API exists since numba 0.53)
-        yield
-        return
-
-    class Once(event.Listener):
-        told = False
-
-        def on_start(self, ev):
-            if not self.told:
-                self.told = True
-                _say("compiling kernels, first run only...")
-
-        def on_end(self, ev):
-            pass
-
-    with event.install_listener("numba:compile", Once()):
-        yield
-
-
-# ----------------------------------------------------------------------------- compare
-
-def _check_matplotlib():
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        return ("compare --plot needs matplotlib, which is not installed.\n"
-                "Install it with:  pip install matplotlib   (or, in a clone of fastnn: "
-                "pip install -e '.[plot]', the extra of nnfs-fast)")
-    return None
-
-
-def plot_target(value):
-    """``(path, format)`` that ``--plot value`` will write, checked now: the format
-    matplotlib takes from the extension (none: ``.png`` appended, as matplotlib does),
-    and the path can be written (opened for appending, and removed again if it did not
-    exist).  Raises ValueError naming the problem."""
-    from matplotlib.backend_bases import FigureCanvasBase
-
-    formats = FigureCanvasBase.get_supported_filetypes()
-    fmt = os.path.splitext(value)[1][1:].lower()
-    if not fmt:
-        value, fmt = value.rstrip(".") + ".png", "png"
-    elif fmt not in formats:
-        raise ValueError(f"{value}: unknown image format {fmt!r} (from the extension); "
-                         f"matplotlib writes {', '.join(sorted(formats))}")
-    existed = os.path.lexists(value)
-    try:
-        with open(value, "ab"):
-            pass
-    except OSError as exc:
-        raise ValueError(f"cannot write {value}: {exc.strerror or exc}") from None
-    if not existed:
-        os.remove(value)
-    return value, fmt
-
-
-def _mu(stream):
-    """The micro sign if ``stream`` can print it, else 'u'."""
-    try:
-        "µ".encode(getattr(stream, "encoding", None) or "ascii")
-        return "µ"
-    except (UnicodeEncodeError, LookupError):
-        return "u"
-
-
 def compare(args, parser):
-    """Train every configuration, print the table; returns the exit status."""
+    """Train every configuration for every seed, print the table; returns the exit status."""
     if sys.stdout is None:
         _say("standard output is closed: nowhere to write the results "
              "(redirect it to a file or to /dev/null)")
         return EXIT_ERROR
+    if args.seed + args.seeds - 1 > MAX_SEED:
+        parser.error(f"argument --seeds: seeds {args.seed}..{args.seed + args.seeds - 1} go "
+                     f"past {MAX_SEED}, NumPy's last seed")
     plot = None
     if args.plot:  # everything about --plot is checked before the first epoch
         problem = _check_matplotlib()
@@ -314,28 +179,43 @@ def compare(args, parser):
             parser.error(f"argument --plot: {exc}")
     from tqdm import tqdm
 
+    import fastnn
+
     dtype = np.dtype(args.dtype)
     reference = not args.no_reference
-    X, y, w1, w2 = experiments.seed_data(args.samples, args.seed, dtype)
+    seeds = range(args.seed, args.seed + args.seeds)
+    data = [experiments.seed_data(args.samples, s, dtype) for s in seeds]
+    seed_text = f"seed {args.seed}" if args.seeds == 1 else \
+        f"seeds {args.seed}..{args.seed + args.seeds - 1}"
     title = (f"spiral data {args.samples} x {CLASSES} classes, network {INPUTS}-{HIDDEN}-{CLASSES}, "
-             f"{args.epochs} epochs, {dtype.name}, seed {args.seed}")
+             f"{args.epochs} epochs, {dtype.name}, {seed_text}")
     print(f"fastnn compare: {title}")
-    print("fastnn: fastnn.Model.train (one compiled loop)" +
-          ("; NumPy: the notebook's per-op loop on fastnn.reference" if reference else ""))
+    print("fastnn: fastnn.Model.train, the whole loop compiled (speed-up: 'train')")
+    if reference:
+        print("per-op: the notebook's loop on fastnn's classes (import swap); NumPy: that loop "
+              "on fastnn.reference")
     sys.stdout.flush()
 
+    X, y, w1, w2 = data[0]
     with _announce_compilation():
         # compile (or load from Numba's cache) before anything is timed
         for cfg in SEED_CONFIGS:
             experiments.seed_model(cfg, w1, w2).train(X, y, epochs=1, verbose=False)
+            if reference:
+                experiments.run_notebook_loop(fastnn, cfg, X, y, w1, w2, 1)
 
     # the epochs kept for the plot: all of them up to PLOT_POINTS, so memory stays bounded
     kept = np.unique(np.linspace(0, args.epochs - 1, min(args.epochs, PLOT_POINTS))
                      .round().astype(np.int64))
-    runs = len(SEED_CONFIGS) * (2 if reference else 1)
-    rows, curves = [], []
-    with tqdm(total=runs * args.epochs, unit="epoch", unit_scale=True, file=sys.stderr,
-              dynamic_ncols=True, disable=None, desc="compare") as bar:
+    paths = [("fast", experiments.run_model)]
+    if reference:
+        paths += [("perop", lambda *a: experiments.run_notebook_loop(fastnn, *a)),
+                  ("ref", lambda *a: experiments.run_notebook_loop(numpy_twin, *a))]
+    names = {"fast": "fastnn", "perop": "per-op", "ref": "NumPy"}
+    rows, panels = [], []
+    with tqdm(total=len(SEED_CONFIGS) * len(paths) * len(seeds) * args.epochs, unit="epoch",
+              unit_scale=True, file=sys.stderr, dynamic_ncols=True, disable=None,
+              desc="compare") as bar:
         done = [0]
 
         def progress(epochs_done):  # cumulative within a run, as Model.train's callback
@@ -344,36 +224,37 @@ def compare(args, parser):
             done[0] = epochs_done
 
         for cfg in SEED_CONFIGS:
-            bar.set_postfix_str(f"{cfg.label} fastnn", refresh=False)
-            done[0] = 0
-            f_loss, f_acc, f_sec = experiments.run_model(cfg, X, y, w1, w2, args.epochs,
-                                                         progress)
-            row = dict(label=cfg.label, fast_loss=float(f_loss[-1]), fast_acc=float(f_acc[-1]),
-                       fast_us=f_sec / args.epochs * 1e6)
-            ref = None
-            if reference:
-                bar.set_postfix_str(f"{cfg.label} NumPy", refresh=False)
-                done[0] = 0
-                r_loss, r_acc, r_sec = experiments.run_notebook_loop(
-                    numpy_twin, cfg, X, y, w1, w2, args.epochs, progress)
-                row.update(ref_loss=float(r_loss[-1]), ref_acc=float(r_acc[-1]),
-                           ref_us=r_sec / args.epochs * 1e6)
-                ref = (r_loss[kept], r_acc[kept])
+            row = {"label": cfg.label}
+            curves = {}
+            for name, train in paths:
+                losses, accs, secs = [], [], 0.0
+                for seed, (X, y, w1, w2) in zip(seeds, data):
+                    bar.set_postfix_str(f"{cfg.label} {names[name]} seed {seed}", refresh=False)
+                    done[0] = 0
+                    loss, acc, sec = train(cfg, X, y, w1, w2, args.epochs, progress)
+                    losses.append(loss[kept] if plot else loss[-1:])
+                    accs.append(acc[kept] if plot else acc[-1:])
+                    secs += sec
+                row[f"{name}_loss"] = [float(v[-1]) for v in losses]
+                row[f"{name}_acc"] = [float(v[-1]) for v in accs]
+                row[f"{name}_us"] = secs / (args.epochs * len(seeds)) * 1e6
+                if name != "perop":
+                    curves[names[name]] = (np.asarray(losses), np.asarray(accs))
             rows.append(row)
             if plot:
-                curves.append((cfg.label, (f_loss[kept], f_acc[kept]), ref))
+                panels.append((cfg.label, curves))
 
     print()
-    print(experiments.format_table(rows, reference, _mu(sys.stdout)))
+    print(report.format_seed_table(rows, reference, _mu(sys.stdout)))
+    print(f"\n{report.CHAOS_NOTE}")
     if reference:
-        fast_total = sum(r["fast_us"] for r in rows)
-        ref_total = sum(r["ref_us"] for r in rows)
-        print(f"\noverall speedup: {ref_total / fast_total:.1f}x "
-              f"(accuracy and loss are those of the last epoch's forward pass)")
+        us = {k: sum(r[f"{k}_us"] for r in rows) for k in ("fast", "perop", "ref")}
+        print(f"overall speed-up over NumPy: Model.train {us['ref'] / us['fast']:.1f}x, "
+              f"per-op classes (import swap) {us['ref'] / us['perop']:.1f}x")
     if plot:
         path, fmt = plot
         try:
-            experiments.plot_curves(path, fmt, kept + 1, curves, f"fastnn compare: {title}")
+            report.plot_spread(path, fmt, kept + 1, panels, f"fastnn compare: {title}")
         except OSError as exc:  # e.g. the disk filled up while training
             _say(f"cannot write {path}: {exc.strerror or exc}")
             return EXIT_ERROR

@@ -2,6 +2,7 @@
 command's manners as a Unix tool (exit statuses, closed and broken streams, Ctrl-C)."""
 from __future__ import annotations
 
+import json
 import os
 import pathlib
 import re
@@ -16,13 +17,16 @@ import numpy as np
 import pytest
 
 import fastnn.reference as R
-from fastnn import cli, experiments
+from fastnn import cli, experiments, report
 from fastnn.experiments import SEED_CONFIGS, OptimizerConfig
 
 LABELS = [c.label for c in SEED_CONFIGS]
 NUM = r"(\d+\.\d+)"
-ROW_FULL = re.compile(rf"^(\S+)\s+{NUM}\s+{NUM}\s+{NUM}\s+{NUM}\s+{NUM}\s+{NUM}\s+{NUM}x$")
-ROW_FAST = re.compile(rf"^(\S+)\s+{NUM}\s+{NUM}\s+{NUM}$")
+CELL = rf"{NUM}(?:±\d\.\d\d)?"  # a single run's value, or mean±sd over seeds: the mean
+# optimizer, fastnn acc, NumPy acc, fastnn loss, NumPy loss, speed-up train, per-op
+ROW_FULL = re.compile(rf"^(\S+)\s+{CELL}\s+{CELL}\s+{CELL}\s+{CELL}\s+{NUM}x\s+{NUM}x$")
+# optimizer, fastnn acc, fastnn loss, µs/epoch
+ROW_FAST = re.compile(rf"^(\S+)\s+{CELL}\s+{CELL}\s+{NUM}$")
 
 
 def table_rows(out, pattern):
@@ -47,32 +51,63 @@ def reference_run(epochs, dtype, seed=0):
 
 
 def test_compare_table(capsys):
-    assert cli.main(["compare", "--epochs", "30"]) == 0
+    assert cli.main(["compare", "--epochs", "30", "--seeds", "1"]) == 0
     out = capsys.readouterr().out
     assert "30 epochs, float64, seed 0" in out
-    head = next(l for l in out.splitlines() if l.startswith("optimizer"))
-    assert re.split(r"\s{2,}", head) == [
-        "optimizer", "fastnn acc", "fastnn loss", "NumPy acc", "NumPy loss",
-        "fastnn µs/epoch", "NumPy µs/epoch", "speedup"]
+    lines = out.splitlines()
+    head = lines.index(next(l for l in lines if l.startswith("optimizer")))
+    assert re.split(r"\s{2,}", lines[head - 1].strip()) == ["accuracy", "loss", "speed-up"]
+    assert re.split(r"\s{2,}", lines[head]) == [
+        "optimizer", "fastnn", "NumPy", "fastnn", "NumPy", "train", "per-op"]
     rows = table_rows(out, ROW_FULL)
     assert list(rows) == LABELS, out
     expected = reference_run(30, "float64")
-    for label, (f_acc, f_loss, r_acc, r_loss, f_us, r_us, speedup) in rows.items():
+    for label, (f_acc, r_acc, f_loss, r_loss, train, per_op) in rows.items():
         # the NumPy columns are the reference loop's last epoch
         assert (r_acc, r_loss) == (round(expected[label][0], 3), round(expected[label][1], 3))
         # fastnn agrees with it after 30 epochs (float64: to ~1e-12, so to the printed digits
         # but for a rounding tie)
         assert abs(f_acc - r_acc) <= 0.0015 and abs(f_loss - r_loss) <= 0.0015, label
-        assert f_us > 0 and r_us > 0
-        assert speedup == pytest.approx(r_us / f_us, rel=0.05, abs=0.06)
-    assert re.search(r"overall speedup: \d+\.\dx", out)
+        assert train > 0 and per_op > 0
+    assert re.search(r"overall speed-up over NumPy: Model.train \d+\.\dx, per-op classes "
+                     r"\(import swap\) \d+\.\dx", out)
+
+
+def test_compare_over_seeds_shows_the_spread(capsys):
+    """--seeds K: mean±sd over seeds SEED..SEED+K-1 (the NumPy columns are the reference
+    loop's, seed by seed), the chaos note right under the table, 100 columns at most."""
+    assert cli.main(["compare", "--epochs", "20", "--seed", "4", "--seeds", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "20 epochs, float64, seeds 4..6" in out
+    per_seed = [reference_run(20, "float64", seed) for seed in (4, 5, 6)]
+    table = [l for l in out.splitlines() if ROW_FULL.match(l)]
+    assert [l.split()[0] for l in table] == LABELS
+    for line in table:
+        label, f_acc, r_acc, f_loss, r_loss, train, per_op = line.split()
+        acc = np.array([run[label][0] for run in per_seed])
+        loss = np.array([run[label][1] for run in per_seed])
+        assert r_acc == f"{acc.mean():.3f}±{acc.std(ddof=1):.2f}", label
+        assert r_loss == f"{loss.mean():.3f}±{loss.std(ddof=1):.2f}", label
+        assert "±" in f_acc and "±" in f_loss
+    after = out.split(table[-1] + "\n", 1)[1].splitlines()
+    assert after[:2] == ["", report.CHAOS_NOTE]
+    assert "diverge chaotically" in report.CHAOS_NOTE
+    assert max(map(len, out.splitlines())) <= 100, max(out.splitlines(), key=len)
+
+
+def test_compare_seeds_past_numpys_last_seed_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["compare", "--seed", str(2**32 - 2), "--seeds", "3"])
+    assert info.value.code == 2
+    assert "argument --seeds: seeds 4294967294..4294967296 go past 4294967295" in \
+        capsys.readouterr().err
 
 
 def test_compare_fastnn_only_float32(capsys):
     assert cli.main(["compare", "--epochs", "12", "--no-reference", "--dtype", "float32",
                      "--seed", "3"]) == 0
     out = capsys.readouterr().out
-    assert "12 epochs, float32, seed 3" in out
+    assert "12 epochs, float32, seeds 3..7" in out  # --seeds 5 by default
     assert "NumPy" not in out
     rows = table_rows(out, ROW_FAST)
     assert list(rows) == LABELS, out
@@ -301,7 +336,7 @@ def test_version():
 
 @pytest.mark.parametrize("fail,message", [
     ("seed_data", "fastnn: out of memory: try fewer --epochs or --samples\n"),
-    ("plot_curves", "fastnn: cannot write {png}: No space left on device\n"),
+    ("plot_spread", "fastnn: cannot write {png}: No space left on device\n"),
 ])
 def test_runtime_errors_exit_1_with_one_line(fail, message, tmp_path, capsys, monkeypatch):
     pytest.importorskip("matplotlib")
@@ -310,7 +345,7 @@ def test_runtime_errors_exit_1_with_one_line(fail, message, tmp_path, capsys, mo
     def boom(*args, **kwargs):
         raise exc
 
-    monkeypatch.setattr(experiments, fail, boom)
+    monkeypatch.setattr(experiments if fail == "seed_data" else report, fail, boom)
     png = tmp_path / "c.png"
     assert cli.main(["compare", "--epochs", "2", "--no-reference", "--plot", str(png)]) == 1
     assert capsys.readouterr().err == message.format(png=png)
@@ -386,11 +421,58 @@ def test_plot_keeps_a_bounded_number_of_points(tmp_path, capsys, monkeypatch):
     pytest.importorskip("matplotlib")
     monkeypatch.setattr(cli, "PLOT_POINTS", 4)
     kept = []
-    real = experiments.plot_curves
-    monkeypatch.setattr(experiments, "plot_curves",
-                        lambda path, fmt, epochs, curves, title: (
-                            kept.append((epochs, curves)), real(path, fmt, epochs, curves, title)))
-    assert cli.main(["compare", "--epochs", "10", "--plot", str(tmp_path / "c.png")]) == 0
-    epochs, curves = kept[0]
+    real = report.plot_spread
+    monkeypatch.setattr(report, "plot_spread",
+                        lambda path, fmt, epochs, panels, title: (
+                            kept.append((epochs, panels)), real(path, fmt, epochs, panels, title)))
+    assert cli.main(["compare", "--epochs", "10", "--seeds", "2",
+                     "--plot", str(tmp_path / "c.png")]) == 0
+    epochs, panels = kept[0]
     assert epochs.tolist() == [1, 4, 7, 10]
-    assert all(len(a) == 4 for _, fast, ref in curves for a in (*fast, *ref))
+    assert [label for label, _ in panels] == LABELS
+    # fastnn's and NumPy's curves, one row per seed, the kept epochs only
+    assert all(list(curves) == ["fastnn", "NumPy"] for _, curves in panels)
+    assert all(a.shape == (2, 4) for _, curves in panels for pair in curves.values()
+               for a in pair)
+
+
+# ----------------------------------------------------------------------------- sweep
+
+def test_sweep_ctrl_c_exits_130_and_leaves_no_process_or_half_line(tmp_path):
+    """Ctrl-C in the middle of a sweep on its local cluster: exit 130 with one line, the
+    cluster's processes gone, every line of --out a whole record, and a rerun resumes."""
+    psutil = pytest.importorskip("psutil")
+    out = tmp_path / "runs.jsonl"
+    cmd = [_script(), "sweep", "--seeds", "1000", "--epochs", "10000", "--workers", "2",
+           "--out", str(out)]
+    # in a session of its own, so that SIGINT goes to its whole process group, workers
+    # included, as Ctrl-C in a terminal does
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        env=dict(os.environ, PYTHONIOENCODING="utf-8"),
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        assert proc.stdout.readline().startswith("fastnn sweep:")
+        deadline = time.monotonic() + 120
+        while (not out.exists() or out.stat().st_size == 0) and time.monotonic() < deadline:
+            time.sleep(0.2)  # runs are finishing
+        children = psutil.Process(proc.pid).children(recursive=True)
+        assert len(children) >= 2, children  # nannies and workers
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert err == "fastnn: interrupted\n"  # and nothing from the workers or Dask
+    gone, alive = psutil.wait_procs(children, timeout=30)
+    assert not alive, alive
+    lines = out.read_text().splitlines()
+    assert lines and all(json.loads(line)["epochs"] == 10000 for line in lines)
+    # resume: the runs done are not run again, the others are
+    done = {(r["config"], r["seed"]) for r in map(json.loads, lines)}
+    missing = {("SGD()", 0), ("SGD()", 1)} - done
+    proc = _run([_script(), "sweep", "--grid", "SGD()", "--seeds", "2", "--epochs", "10000",
+                 "--serial", "--out", str(out)])
+    assert proc.returncode == 0, proc.stderr
+    new = [json.loads(line) for line in out.read_text().splitlines()[len(lines):]]
+    assert {(r["config"], r["seed"]) for r in new} == missing and len(new) == len(missing)
