@@ -1,0 +1,71 @@
+"""The book's ``Model`` flows in float32, after ``nnfs.init()`` (as readers run them).
+
+``nnfs.init()`` patches NumPy for the whole process, so the flows of
+``test_book_flows.py`` run in a subprocess: once on fastnn, once on the twin,
+from the same seed.  float32 sums differ in their last bits between the two
+(fastnn accumulates some in float64), so the printed lines are compared
+number by number within the printed precision (one unit in the third
+decimal), over the first epochs, and the parameters within float32 rounding.
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+CHILD = textwrap.dedent("""
+    import contextlib, io, json, sys
+    import numpy as np
+    import nnfs
+    nnfs.init()
+    sys.path.insert(0, {tests!r})
+    import fastnn, fastnn.reference as R
+    from test_book_flows import FLOWS
+    out = {{}}
+    for name, train in (("ch18-l2-dropout", dict(epochs=3, batch_size=100, print_every=1)),
+                        ("binary", dict(epochs=3, batch_size=64, print_every=1)),
+                        ("ch19-fashion-shaped", dict(epochs=1, batch_size=128, print_every=2))):
+        for label, mod in (("fastnn", fastnn), ("twin", R)):
+            np.random.seed(0)
+            model, X, y = FLOWS[name](mod)
+            model.finalize()
+            buf = io.StringIO()
+            with contextlib.redirect_stdout(buf):
+                model.train(X, y, validation_data=(X, y), **train)
+            params = [[w.tolist(), b.tolist(), str(w.dtype)] for w, b in model.get_parameters()]
+            out[name + "/" + label] = dict(lines=buf.getvalue().splitlines(), params=params)
+    print(json.dumps(out))
+""")
+
+NUMBER = re.compile(r"-?\d+\.\d+(?:e-?\d+)?")
+
+
+def _numbers(line):
+    return [float(v) for v in NUMBER.findall(line)]
+
+
+@pytest.fixture(scope="module")
+def runs():
+    tests = os.path.dirname(os.path.abspath(__file__))
+    p = subprocess.run([sys.executable, "-c", CHILD.format(tests=tests)], capture_output=True,
+                       text=True, timeout=900)
+    assert p.returncode == 0, p.stderr[-3000:]
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("flow", ["ch18-l2-dropout", "binary", "ch19-fashion-shaped"])
+def test_float32_flow_tracks_the_twin(runs, flow):
+    fast, twin = runs[flow + "/fastnn"], runs[flow + "/twin"]
+    assert len(fast["lines"]) == len(twin["lines"]) > 5
+    for a, b in zip(fast["lines"], twin["lines"]):
+        assert NUMBER.sub("#", a) == NUMBER.sub("#", b), (a, b)  # same words, same order
+        for x, y in zip(_numbers(a), _numbers(b)):
+            assert abs(x - y) <= 1.5e-3 + 1e-6 * abs(y), (a, b)
+    for (fw, fb, fdt), (tw, tb, tdt) in zip(fast["params"], twin["params"]):
+        assert fdt == tdt == "float32"
+        np.testing.assert_allclose(fw, tw, rtol=2e-3, atol=2e-4)
+        np.testing.assert_allclose(fb, tb, rtol=2e-3, atol=2e-4)
