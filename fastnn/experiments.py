@@ -14,7 +14,6 @@ that experiment from here:
   ``fastnn.reference``), in either spelling;
 - :func:`seed_model` / :func:`run_model`: the same network as the book's chapter-18
   ``Model``, trained in one compiled call;
-- :func:`format_table`, :func:`plot_curves`: the report of a comparison.
 
 The module itself needs NumPy only: nnfs, matplotlib and fastnn's classes are imported
 by the functions that use them.  (Importing it as ``fastnn.experiments`` still runs
@@ -31,8 +30,7 @@ import numpy as np
 
 __all__ = ["SAMPLES", "CLASSES", "HIDDEN", "INPUTS", "SEED", "EPOCHS", "DTYPES", "SPELLINGS",
            "OptimizerConfig", "SEED_CONFIGS", "config", "spiral", "initial_weights",
-           "seed_data", "NotebookLoop", "run_notebook_loop", "seed_model", "run_model",
-           "format_table", "plot_curves"]
+           "seed_data", "NotebookLoop", "run_notebook_loop", "seed_model", "run_model"]
 
 SAMPLES = 100      # spiral_data(samples=100, classes=3): X is 300 x 2
 CLASSES = 3
@@ -304,71 +302,3 @@ def run_model(cfg, X, y, w1, w2, epochs, progress=None):
     history = model.train(X, y, epochs=epochs, print_every=max(1, epochs // 50),
                           verbose=False, callback=progress)
     return history.loss, history.accuracy, time.perf_counter() - start
-
-
-# ----------------------------------------------------------------------------- report
-
-def format_table(rows, reference, mu="µ"):
-    """The result table as text: one row per configuration."""
-    head = ["optimizer", "fastnn acc", "fastnn loss"]
-    if reference:
-        head += ["NumPy acc", "NumPy loss"]
-    head += [f"fastnn {mu}s/epoch"]
-    if reference:
-        head += [f"NumPy {mu}s/epoch", "speedup"]
-    body = []
-    for r in rows:
-        line = [r["label"], f"{r['fast_acc']:.3f}", f"{r['fast_loss']:.3f}"]
-        if reference:
-            line += [f"{r['ref_acc']:.3f}", f"{r['ref_loss']:.3f}"]
-        line += [f"{r['fast_us']:.1f}"]
-        if reference:
-            line += [f"{r['ref_us']:.1f}", f"{r['ref_us'] / r['fast_us']:.1f}x"]
-        body.append(line)
-    widths = [max(len(str(c)) for c in col) for col in zip(head, *body)]
-
-    def fmt(cells):
-        first = cells[0].ljust(widths[0])
-        rest = [c.rjust(w) for c, w in zip(cells[1:], widths[1:])]
-        return "  ".join([first] + rest)
-
-    lines = [fmt(head), "  ".join("-" * w for w in widths)]
-    lines += [fmt(line) for line in body]
-    return "\n".join(lines)
-
-
-def plot_curves(path, fmt, epochs, curves, title):
-    """Loss and accuracy at the given epochs of every configuration into ``path``.
-
-    ``curves``: (label, (loss, accuracy) of fastnn, the same of the reference or None).
-    One colour per configuration; fastnn solid, the NumPy reference dashed."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.lines import Line2D
-
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(13, 5.6))
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    handles = []
-    for i, (label, fast, ref) in enumerate(curves):
-        color = colors[i % len(colors)]
-        for ax, k in ((ax_loss, 0), (ax_acc, 1)):
-            ax.plot(epochs, fast[k], color=color, lw=1.1)
-            if ref is not None:
-                ax.plot(epochs, ref[k], color=color, lw=1.0, ls="--", alpha=0.8)
-        handles.append(Line2D([], [], color=color, lw=2, label=label))
-    handles.append(Line2D([], [], color="black", lw=1.1, label="fastnn"))
-    if any(ref is not None for _, _, ref in curves):
-        handles.append(Line2D([], [], color="black", lw=1.0, ls="--", label="NumPy reference"))
-    ax_loss.set(xlabel="epoch", ylabel="loss (log scale)", title="loss", yscale="log")
-    ax_acc.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
-    for ax in (ax_loss, ax_acc):
-        ax.grid(alpha=0.3)
-    fig.suptitle(title)
-    fig.legend(handles=handles, loc="lower center", ncol=5, fontsize=8, frameon=False)
-    fig.tight_layout(rect=(0, 0.12, 1, 1))
-    try:
-        fig.savefig(path, format=fmt, dpi=110)
-    finally:
-        plt.close(fig)
