@@ -38,6 +38,9 @@ OP_DENSE = 0
 OP_RELU = 1
 OP_SOFTMAX = 2
 OP_DENSE_RELU = 3  # fused table only: a dense layer whose output goes through a ReLU
+OP_DROPOUT = 4     # chapter 15 (reserved: the compiled dropout op)
+OP_SIGMOID = 5     # chapter 16 (reserved)
+OP_LINEAR = 6      # chapter 17 (reserved)
 
 # op table columns
 C_CODE = 0
@@ -49,7 +52,9 @@ C_WIN = 5     # input width
 C_WOUT = 6    # output width
 C_PARAM = 7   # offset of the weights in the flat parameters (biases follow); -1 if none
 C_MASKED = 8  # dense after a ReLU: backward applies the ReLU mask (its input) as it stores
-N_COLS = 9
+C_AUX = 9     # an extra workspace slot of the op (dropout: its mask); -1 if none
+C_REG = 10    # a dense op's row in the network's regularization table; -1 if none
+N_COLS = 11
 
 # loss heads
 LOSS_SOFTMAX_CCE = 0  # softmax fused with cross-entropy: the book's combined backward
