@@ -1,18 +1,20 @@
-"""The book's chapter-16 and chapter-17 training scripts, shared by tests and benchmarks.
+"""The book's chapter 14, 15, 16 and 17 training scripts, shared by tests and benchmarks.
 
 Imported by the test modules as ``from _chapters import ...`` (pytest puts
 ``tests/`` on ``sys.path``) and by ``benchmarks/bench_ch16_17.py`` by file path.
 
-``CH16_SCRIPT`` (binary logistic regression on ``spiral_data(100, 2)``: 2-64-1,
+``CH14_SCRIPT`` (spiral 2-64-3 with L2 on the first layer, softmax +
+cross-entropy, Adam), ``CH15_SCRIPT`` (the same on 1000 points per class with
+dropout 0.1), ``CH16_SCRIPT`` (binary logistic regression on ``spiral_data(100, 2)``: 2-64-1,
 ReLU, sigmoid, binary cross-entropy, Adam, L2 on the first layer, then the
 validation pass) and ``CH17_SCRIPT`` (sine regression: 1-64-64-1, ReLU,
 linear, mean squared error, Adam) are the book's code after its class
-definitions (``Chapter_16/Ch16_Final.py``, ``Chapter_17/Ch17_Final.py``),
+definitions (``Chapter_NN/ChNN_Final.py``, from "Create dataset" on),
 verbatim; chapter 17's closing matplotlib plot is left out.  ``program()``
 puts the book's preamble with one import line in front, so the NumPy twin
 and fastnn run the same text with only that line changed.
 
-Both scripts use the regularization of chapter 14 (``Layer_Dense(...,
+The chapter 16 and 17 scripts use the regularization of chapter 14 (``Layer_Dense(...,
 weight_regularizer_l2=...)``, ``loss_function.regularization_loss(layer)``;
 chapter 17's coefficients are all zero).  ``without_regularization()`` is the
 same script with those lines reduced to what they compute without
@@ -34,14 +36,239 @@ from nnfs.datasets import {dataset}
 {import_line}
 """
 
+_CH14_15_IMPORT = ("from {module} import Layer_Dense, Activation_ReLU, Activation_Softmax, "
+                   "Loss, Loss_CategoricalCrossentropy, "
+                   "Activation_Softmax_Loss_CategoricalCrossentropy, Optimizer_Adam, "
+                   "Layer_Dropout")
 IMPORTS = {
+    14: _CH14_15_IMPORT,
+    15: _CH14_15_IMPORT,
     16: ("from {module} import Layer_Dense, Activation_ReLU, Activation_Sigmoid, "
          "Loss_BinaryCrossentropy, Optimizer_Adam"),
     17: ("from {module} import Layer_Dense, Activation_ReLU, Activation_Linear, "
          "Loss_MeanSquaredError, Optimizer_Adam"),
 }
-DATASETS = {16: "spiral_data", 17: "sine_data"}
+DATASETS = {14: "spiral_data", 15: "spiral_data", 16: "spiral_data", 17: "sine_data"}
 LOOP = "for epoch in range(10001):\n"
+
+CH14_SCRIPT = r"""
+# Create dataset
+X, y = spiral_data(samples=100, classes=3)
+
+# Create Dense layer with 2 input features and 64 output values
+dense1 = Layer_Dense(2, 64, weight_regularizer_l2=5e-4,
+                            bias_regularizer_l2=5e-4)
+
+# Create ReLU activation (to be used with Dense layer):
+activation1 = Activation_ReLU()
+
+# Create second Dense layer with 64 input features (as we take output
+# of previous layer here) and 3 output values (output values)
+dense2 = Layer_Dense(64, 3)
+
+# Create Softmax classifier's combined loss and activation
+loss_activation = Activation_Softmax_Loss_CategoricalCrossentropy()
+
+# Create optimizer
+optimizer = Optimizer_Adam(learning_rate=0.02, decay=5e-7)
+
+# Train in loop
+for epoch in range(10001):
+
+    # Perform a forward pass of our training data through this layer
+    dense1.forward(X)
+
+    # Perform a forward pass through activation function
+    # takes the output of first dense layer here
+    activation1.forward(dense1.output)
+
+    # Perform a forward pass through second Dense layer
+    # takes outputs of activation function of first layer as inputs
+    dense2.forward(activation1.output)
+
+    # Perform a forward pass through the activation/loss function
+    # takes the output of second dense layer here and returns loss
+    data_loss = loss_activation.forward(dense2.output, y)
+
+    # Calculate regularization penalty
+    regularization_loss = \
+        loss_activation.loss.regularization_loss(dense1) + \
+        loss_activation.loss.regularization_loss(dense2)
+
+    # Calculate overall loss
+    loss = data_loss + regularization_loss
+
+    # Calculate accuracy from output of activation2 and targets
+    # calculate values along first axis
+    predictions = np.argmax(loss_activation.output, axis=1)
+    if len(y.shape) == 2:
+        y = np.argmax(y, axis=1)
+    accuracy = np.mean(predictions==y)
+
+    if not epoch % 100:
+        print(f'epoch: {epoch}, ' +
+              f'acc: {accuracy:.3f}, ' +
+              f'loss: {loss:.3f} (' +
+              f'data_loss: {data_loss:.3f}, ' +
+              f'reg_loss: {regularization_loss:.3f}), ' +
+              f'lr: {optimizer.current_learning_rate}')
+
+    # Backward pass
+    loss_activation.backward(loss_activation.output, y)
+    dense2.backward(loss_activation.dinputs)
+    activation1.backward(dense2.dinputs)
+    dense1.backward(activation1.dinputs)
+
+    # Update weights and biases
+    optimizer.pre_update_params()
+    optimizer.update_params(dense1)
+    optimizer.update_params(dense2)
+    optimizer.post_update_params()
+
+
+
+# Validate the model
+
+# Create test dataset
+X_test, y_test = spiral_data(samples=100, classes=3)
+
+# Perform a forward pass of our testing data through this layer
+dense1.forward(X_test)
+
+# Perform a forward pass through activation function
+# takes the output of first dense layer here
+activation1.forward(dense1.output)
+
+# Perform a forward pass through second Dense layer
+# takes outputs of activation function of first layer as inputs
+dense2.forward(activation1.output)
+
+# Perform a forward pass through the activation/loss function
+# takes the output of second dense layer here and returns loss
+loss = loss_activation.forward(dense2.output, y_test)
+
+# Calculate accuracy from output of activation2 and targets
+# calculate values along first axis
+predictions = np.argmax(loss_activation.output, axis=1)
+if len(y_test.shape) == 2:
+    y_test = np.argmax(y_test, axis=1)
+accuracy = np.mean(predictions==y_test)
+
+print(f'validation, acc: {accuracy:.3f}, loss: {loss:.3f}')
+"""
+
+CH15_SCRIPT = r"""
+# Create dataset
+X, y = spiral_data(samples=1000, classes=3)
+
+# Create Dense layer with 2 input features and 64 output values
+dense1 = Layer_Dense(2, 64, weight_regularizer_l2=5e-4,
+                            bias_regularizer_l2=5e-4)
+
+# Create ReLU activation (to be used with Dense layer):
+activation1 = Activation_ReLU()
+
+# Create dropout layer
+dropout1 = Layer_Dropout(0.1)
+
+# Create second Dense layer with 64 input features (as we take output
+# of previous layer here) and 3 output values (output values)
+dense2 = Layer_Dense(64, 3)
+
+# Create Softmax classifier's combined loss and activation
+loss_activation = Activation_Softmax_Loss_CategoricalCrossentropy()
+
+# Create optimizer
+optimizer = Optimizer_Adam(learning_rate=0.05, decay=5e-5)
+
+# Train in loop
+for epoch in range(10001):
+
+    # Perform a forward pass of our training data through this layer
+    dense1.forward(X)
+
+
+    # Perform a forward pass through activation function
+    # takes the output of first dense layer here
+    activation1.forward(dense1.output)
+
+    # Perform a forward pass through Dropout layer
+    dropout1.forward(activation1.output)
+
+    # Perform a forward pass through second Dense layer
+    # takes outputs of activation function of first layer as inputs
+    dense2.forward(dropout1.output)
+
+    # Perform a forward pass through the activation/loss function
+    # takes the output of second dense layer here and returns loss
+    data_loss = loss_activation.forward(dense2.output, y)
+
+    # Calculate regularization penalty
+    regularization_loss = \
+        loss_activation.loss.regularization_loss(dense1) + \
+        loss_activation.loss.regularization_loss(dense2)
+
+    # Calculate overall loss
+    loss = data_loss + regularization_loss
+
+    # Calculate accuracy from output of activation2 and targets
+    # calculate values along first axis
+    predictions = np.argmax(loss_activation.output, axis=1)
+    if len(y.shape) == 2:
+        y = np.argmax(y, axis=1)
+    accuracy = np.mean(predictions==y)
+
+    if not epoch % 100:
+        print(f'epoch: {epoch}, ' +
+              f'acc: {accuracy:.3f}, ' +
+              f'loss: {loss:.3f} (' +
+              f'data_loss: {data_loss:.3f}, ' +
+              f'reg_loss: {regularization_loss:.3f}), ' +
+              f'lr: {optimizer.current_learning_rate}')
+
+    # Backward pass
+    loss_activation.backward(loss_activation.output, y)
+    dense2.backward(loss_activation.dinputs)
+    dropout1.backward(dense2.dinputs)
+    activation1.backward(dropout1.dinputs)
+    dense1.backward(activation1.dinputs)
+
+    # Update weights and biases
+    optimizer.pre_update_params()
+    optimizer.update_params(dense1)
+    optimizer.update_params(dense2)
+    optimizer.post_update_params()
+
+
+# Validate the model
+
+# Create test dataset
+X_test, y_test = spiral_data(samples=100, classes=3)
+
+# Perform a forward pass of our testing data through this layer
+dense1.forward(X_test)
+
+# Perform a forward pass through activation function
+# takes the output of first dense layer here
+activation1.forward(dense1.output)
+
+# Perform a forward pass through second Dense layer
+# takes outputs of activation function of first layer as inputs
+dense2.forward(activation1.output)
+
+# Perform a forward pass through the activation/loss function
+# takes the output of second dense layer here and returns loss
+loss = loss_activation.forward(dense2.output, y_test)
+
+# Calculate accuracy from output of activation2 and targets
+# calculate values along first axis
+predictions = np.argmax(loss_activation.output, axis=1)
+if len(y_test.shape) == 2:
+    y_test = np.argmax(y_test, axis=1)
+accuracy = np.mean(predictions==y_test)
+
+print(f'validation, acc: {accuracy:.3f}, loss: {loss:.3f}')
+"""
 
 CH16_SCRIPT = r"""
 # Create dataset
@@ -281,7 +508,7 @@ for epoch in range(10001):
     optimizer.post_update_params()
 """
 
-SCRIPTS = {16: CH16_SCRIPT, 17: CH17_SCRIPT}
+SCRIPTS = {14: CH14_SCRIPT, 15: CH15_SCRIPT, 16: CH16_SCRIPT, 17: CH17_SCRIPT}
 
 # what the scripts' regularization lines become without regularizers
 _UNREGULARIZED = {

@@ -2,8 +2,8 @@
 
 The text of each script (``Chapter_14/Ch14_Final.py`` and
 ``Chapter_15/Ch15_Final.py`` of the book's repository, from "Create dataset"
-to the validation line) is kept verbatim below; the class definitions above
-it become one import line, ``from fastnn import ...`` or ``from
+to the validation line) is kept verbatim in ``tests/_chapters.py``; the
+class definitions above it become one import line, ``from fastnn import ...`` or ``from
 fastnn.reference import ...``, and ``range(10001)`` becomes ``range(50)``.
 Both programs run from the same seed: the twin's first, then fastnn's, each
 recorded epoch by epoch (a ``range`` handed to the script records the
@@ -33,252 +33,16 @@ import sys
 import numpy as np
 import pytest
 
+import _chapters
+
 EPOCHS = 50
 RTOL, ATOL = 1e-9, 1e-12
 
-# The one line that differs between the book's classes and fastnn's.
-IMPORT = ("from {module} import Layer_Dense, Activation_ReLU, Activation_Softmax, Loss, "
-          "Loss_CategoricalCrossentropy, Activation_Softmax_Loss_CategoricalCrossentropy, "
-          "Optimizer_Adam, Layer_Dropout")
 
-# The book's preamble; ``{init}`` is its ``nnfs.init()`` or, for float64, the
-# seeding alone.
-PREAMBLE = """\
-import numpy as np
-import nnfs
-from nnfs.datasets import spiral_data
-
-{init}
-
-{import_line}
-
-"""
-
-CHAPTER_14 = r"""# Create dataset
-X, y = spiral_data(samples=100, classes=3)
-
-# Create Dense layer with 2 input features and 64 output values
-dense1 = Layer_Dense(2, 64, weight_regularizer_l2=5e-4,
-                            bias_regularizer_l2=5e-4)
-
-# Create ReLU activation (to be used with Dense layer):
-activation1 = Activation_ReLU()
-
-# Create second Dense layer with 64 input features (as we take output
-# of previous layer here) and 3 output values (output values)
-dense2 = Layer_Dense(64, 3)
-
-# Create Softmax classifier's combined loss and activation
-loss_activation = Activation_Softmax_Loss_CategoricalCrossentropy()
-
-# Create optimizer
-optimizer = Optimizer_Adam(learning_rate=0.02, decay=5e-7)
-
-# Train in loop
-for epoch in range(10001):
-
-    # Perform a forward pass of our training data through this layer
-    dense1.forward(X)
-
-    # Perform a forward pass through activation function
-    # takes the output of first dense layer here
-    activation1.forward(dense1.output)
-
-    # Perform a forward pass through second Dense layer
-    # takes outputs of activation function of first layer as inputs
-    dense2.forward(activation1.output)
-
-    # Perform a forward pass through the activation/loss function
-    # takes the output of second dense layer here and returns loss
-    data_loss = loss_activation.forward(dense2.output, y)
-
-    # Calculate regularization penalty
-    regularization_loss = \
-        loss_activation.loss.regularization_loss(dense1) + \
-        loss_activation.loss.regularization_loss(dense2)
-
-    # Calculate overall loss
-    loss = data_loss + regularization_loss
-
-    # Calculate accuracy from output of activation2 and targets
-    # calculate values along first axis
-    predictions = np.argmax(loss_activation.output, axis=1)
-    if len(y.shape) == 2:
-        y = np.argmax(y, axis=1)
-    accuracy = np.mean(predictions==y)
-
-    if not epoch % 100:
-        print(f'epoch: {epoch}, ' +
-              f'acc: {accuracy:.3f}, ' +
-              f'loss: {loss:.3f} (' +
-              f'data_loss: {data_loss:.3f}, ' +
-              f'reg_loss: {regularization_loss:.3f}), ' +
-              f'lr: {optimizer.current_learning_rate}')
-
-    # Backward pass
-    loss_activation.backward(loss_activation.output, y)
-    dense2.backward(loss_activation.dinputs)
-    activation1.backward(dense2.dinputs)
-    dense1.backward(activation1.dinputs)
-
-    # Update weights and biases
-    optimizer.pre_update_params()
-    optimizer.update_params(dense1)
-    optimizer.update_params(dense2)
-    optimizer.post_update_params()
-
-
-
-# Validate the model
-
-# Create test dataset
-X_test, y_test = spiral_data(samples=100, classes=3)
-
-# Perform a forward pass of our testing data through this layer
-dense1.forward(X_test)
-
-# Perform a forward pass through activation function
-# takes the output of first dense layer here
-activation1.forward(dense1.output)
-
-# Perform a forward pass through second Dense layer
-# takes outputs of activation function of first layer as inputs
-dense2.forward(activation1.output)
-
-# Perform a forward pass through the activation/loss function
-# takes the output of second dense layer here and returns loss
-loss = loss_activation.forward(dense2.output, y_test)
-
-# Calculate accuracy from output of activation2 and targets
-# calculate values along first axis
-predictions = np.argmax(loss_activation.output, axis=1)
-if len(y_test.shape) == 2:
-    y_test = np.argmax(y_test, axis=1)
-accuracy = np.mean(predictions==y_test)
-
-print(f'validation, acc: {accuracy:.3f}, loss: {loss:.3f}')
-"""
-
-CHAPTER_15 = r"""# Create dataset
-X, y = spiral_data(samples=1000, classes=3)
-
-# Create Dense layer with 2 input features and 64 output values
-dense1 = Layer_Dense(2, 64, weight_regularizer_l2=5e-4,
-                            bias_regularizer_l2=5e-4)
-
-# Create ReLU activation (to be used with Dense layer):
-activation1 = Activation_ReLU()
-
-# Create dropout layer
-dropout1 = Layer_Dropout(0.1)
-
-# Create second Dense layer with 64 input features (as we take output
-# of previous layer here) and 3 output values (output values)
-dense2 = Layer_Dense(64, 3)
-
-# Create Softmax classifier's combined loss and activation
-loss_activation = Activation_Softmax_Loss_CategoricalCrossentropy()
-
-# Create optimizer
-optimizer = Optimizer_Adam(learning_rate=0.05, decay=5e-5)
-
-# Train in loop
-for epoch in range(10001):
-
-    # Perform a forward pass of our training data through this layer
-    dense1.forward(X)
-
-
-    # Perform a forward pass through activation function
-    # takes the output of first dense layer here
-    activation1.forward(dense1.output)
-
-    # Perform a forward pass through Dropout layer
-    dropout1.forward(activation1.output)
-
-    # Perform a forward pass through second Dense layer
-    # takes outputs of activation function of first layer as inputs
-    dense2.forward(dropout1.output)
-
-    # Perform a forward pass through the activation/loss function
-    # takes the output of second dense layer here and returns loss
-    data_loss = loss_activation.forward(dense2.output, y)
-
-    # Calculate regularization penalty
-    regularization_loss = \
-        loss_activation.loss.regularization_loss(dense1) + \
-        loss_activation.loss.regularization_loss(dense2)
-
-    # Calculate overall loss
-    loss = data_loss + regularization_loss
-
-    # Calculate accuracy from output of activation2 and targets
-    # calculate values along first axis
-    predictions = np.argmax(loss_activation.output, axis=1)
-    if len(y.shape) == 2:
-        y = np.argmax(y, axis=1)
-    accuracy = np.mean(predictions==y)
-
-    if not epoch % 100:
-        print(f'epoch: {epoch}, ' +
-              f'acc: {accuracy:.3f}, ' +
-              f'loss: {loss:.3f} (' +
-              f'data_loss: {data_loss:.3f}, ' +
-              f'reg_loss: {regularization_loss:.3f}), ' +
-              f'lr: {optimizer.current_learning_rate}')
-
-    # Backward pass
-    loss_activation.backward(loss_activation.output, y)
-    dense2.backward(loss_activation.dinputs)
-    dropout1.backward(dense2.dinputs)
-    activation1.backward(dropout1.dinputs)
-    dense1.backward(activation1.dinputs)
-
-    # Update weights and biases
-    optimizer.pre_update_params()
-    optimizer.update_params(dense1)
-    optimizer.update_params(dense2)
-    optimizer.post_update_params()
-
-
-# Validate the model
-
-# Create test dataset
-X_test, y_test = spiral_data(samples=100, classes=3)
-
-# Perform a forward pass of our testing data through this layer
-dense1.forward(X_test)
-
-# Perform a forward pass through activation function
-# takes the output of first dense layer here
-activation1.forward(dense1.output)
-
-# Perform a forward pass through second Dense layer
-# takes outputs of activation function of first layer as inputs
-dense2.forward(activation1.output)
-
-# Perform a forward pass through the activation/loss function
-# takes the output of second dense layer here and returns loss
-loss = loss_activation.forward(dense2.output, y_test)
-
-# Calculate accuracy from output of activation2 and targets
-# calculate values along first axis
-predictions = np.argmax(loss_activation.output, axis=1)
-if len(y_test.shape) == 2:
-    y_test = np.argmax(y_test, axis=1)
-accuracy = np.mean(predictions==y_test)
-
-print(f'validation, acc: {accuracy:.3f}, loss: {loss:.3f}')
-"""
-
-SCRIPTS = {14: CHAPTER_14, 15: CHAPTER_15}
-
-
-def program(chapter, module, init="np.random.seed(0)", epochs=EPOCHS):
-    text = SCRIPTS[chapter]
-    assert text.count("range(10001)") == 1
-    return (PREAMBLE.format(init=init, import_line=IMPORT.format(module=module))
-            + text.replace("range(10001)", f"range({epochs})"))
+def program(chapter, module, init=False, epochs=EPOCHS):
+    """The chapter's script (``tests/_chapters.py``) importing its classes from ``module``;
+    ``init``: ``nnfs.init()`` as the book runs it (float32), else ``np.random.seed(0)``."""
+    return _chapters.program(chapter, module, init=init, epochs=epochs)
 
 
 # Recorded after every epoch: the loop's scalars and the objects' arrays.
@@ -397,7 +161,7 @@ def summary(records):
 result = {}
 for chapter in (14, 15):
     for module in ("fastnn", "fastnn.reference"):    # fastnn first: compiled after init()
-        text = program(chapter, module, init="nnfs.init()")
+        text = program(chapter, module, init=True)
         records, printed, ns = run_program(text, recording_range)
         result[f"{chapter} {module}"] = {"rows": summary(records), "printed": printed,
                                          "state": np.random.get_state()[1].tolist()}
