@@ -334,6 +334,54 @@ def machine_lines(data):
     return lines
 
 
+def _headline_name(r):
+    """The headline label of a main-table row, or None if the row is not a headline."""
+    section, op = r["section"], r["operation"]
+    if section == "epoch" and "Adam" in op:
+        return "seed epoch, the notebook's per-op loop (Adam)"
+    if section == "model":
+        return "seed epoch, `Model.train` (Adam)"
+    if section in ("chapter", "chapter epoch") and "thread" not in op:
+        return f"{op.split(' epoch')[0]}, the book's per-op loop"
+    if section.startswith("model ") or section == "book model":
+        return f"{op}, `Model.train`"
+    if section == "ch19" and op.startswith("one epoch"):
+        return "chapter 19 epoch (60000x784, batch 128), `Model.train`"
+    return None
+
+
+def _ch19_note(r):
+    """Torch and the GEMM limit beside fastnn's chapter-19 epoch."""
+    rows, tf = r["rows"], r["fastnn"]
+    notes = []
+    torch1 = next((v for k, v in rows.items() if k == "torch, 1 thread"), None)
+    if torch1 and tf:
+        notes.append(f"torch eager (1 thread) {fmt_time(torch1['t'])}: fastnn "
+                     f"{fmt_ratio(torch1['t'] / tf)} faster")
+    limits = [v["t"] for k, v in rows.items() if k.startswith("gemm limit")]
+    if limits and tf:
+        notes.append(f"its matrix products alone {fmt_time(min(limits))}: fastnn at "
+                     f"{fmt_frac(min(limits) / tf)} of that limit")
+    return "; ".join(notes)
+
+
+def headline(rows):
+    """A short table of whole workloads (epochs of the book's loops and of ``Model.train``),
+    fastnn against the twin, for the README's opening."""
+    picked = [(name, r) for r in rows if (name := _headline_name(r)) and r["speedup"]]
+    if not picked:
+        return []
+    out = ["| workload | size | dtype | fastnn | NumPy twin | speed-up | beside it |",
+           "|---|---|---|--:|--:|--:|---|"]
+    for name, r in picked:
+        note = _ch19_note(r) if r["section"] == "ch19" else ""
+        noisy = " †" if r["noisy"] else ""
+        out.append(f"| {name} | {r['size']} | {r['dtype']} | {fmt_time(r['fastnn'])}{noisy} "
+                   f"| {fmt_time(r['reference'])} | **{fmt_ratio(r['speedup'])}** | {note} |")
+    out.append("")
+    return out
+
+
 def markdown(data, stat="median", command=None):
     groups, other = collect(data.get("benchmarks", []), stat)
     out = []
@@ -350,6 +398,7 @@ def markdown(data, stat="median", command=None):
     out.append("")
 
     rows = main_rows(groups)
+    out += headline(rows)
     if rows:
         out.append("| operation | size | dtype | fastnn | reference | speedup | torch | vs torch "
                    "| roofline | kernel only |")
