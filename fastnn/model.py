@@ -163,7 +163,7 @@ class Model:
         if opt is None:
             raise ValueError("Model has no optimizer: call model.set(optimizer=...) and "
                              "model.finalize() before train()")
-        if plan is None:
+        if plan is None or not W.dropout_compiles(plan):
             return self._train_general(X, y, epochs, batch_size, print_every, validation_data,
                                        verbose, callback)
         spec, hyper = optimizer_run(opt)

@@ -19,6 +19,11 @@ only on the dtype.
   weights ``(win, wout)`` then biases ``(1, wout)``); gradients and optimizer
   state use the same layout, so an optimizer step is one pass over them all.
 
+* Dropout (``OP_DROPOUT``) keeps its mask in its ``C_AUX`` slot of ``acts``
+  and draws it from the MT19937 state in the workspace, which the caller
+  points at NumPy's global generator: the masks are the per-op layer's (and
+  the book's) bit for bit, and the generator ends where the book leaves it.
+
 Every op calls the kernel the per-op classes call, with the same arguments,
 so a run gives the per-op loop's numbers bit for bit.
 """
@@ -29,6 +34,7 @@ import numpy as np
 from ._jit import kernel
 from .activations import relu_backward, relu_forward, softmax_backward, softmax_forward
 from .dense import dense_backward_into, dense_forward_act
+from .dropout import dropout_backward, dropout_forward
 from .losses import (cce_dense_backward, cce_dense_forward, cce_sparse_backward,
                      cce_sparse_forward, softmax_cce_sparse_backward,
                      softmax_cce_sparse_forward)
@@ -51,6 +57,7 @@ C_DOUT = 4    # where backward reads the output gradient
 C_WIN = 5     # input width
 C_WOUT = 6    # output width
 C_PARAM = 7   # offset of the weights in the flat parameters (biases follow); -1 if none
+              # (dropout: the index of its kept fraction in ``Workspace.op_consts``)
 C_MASKED = 8  # dense after a ReLU: backward applies the ReLU mask (its input) as it stores
 C_AUX = 9     # an extra workspace slot of the op (dropout: its mask); -1 if none
 C_REG = 10    # a dense op's row in the network's regularization table; -1 if none
@@ -66,7 +73,11 @@ H_PROBS = 1
 H_CLASSES = 2
 
 Network = namedtuple("Network", "fused plain head params grads state1 state2")
-Workspace = namedtuple("Workspace", "acts dacts sample_losses")
+# rng_key/rng_pos: the MT19937 state words (uint32[624]) and position (int32[1])
+# that dropout draws from -- views of NumPy's global generator, advanced in
+# place -- and op_consts: float64 per-op constants (a dropout op's kept
+# fraction at index C_PARAM); empty arrays when the network has no dropout
+Workspace = namedtuple("Workspace", "acts dacts sample_losses rng_key rng_pos op_consts")
 Data = namedtuple("Data", "x labels onehot")
 
 
@@ -90,8 +101,11 @@ def input_of(x, acts, row):
 
 
 @kernel
-def forward(ops, params, x, acts):
-    """Every op's forward, in table order; returns the last op's output."""
+def forward(ops, params, x, acts, ws, training):
+    """Every op's forward, in table order; returns the last op's output.
+
+    ``training``: dropout draws its mask from ``ws``'s generator state (the
+    book's ``forward(..., training=True)``); otherwise it copies its input."""
     n = x.shape[0]
     out = x
     for i in range(ops.shape[0]):
@@ -104,6 +118,15 @@ def forward(ops, params, x, acts):
             dense_forward_act(inp, w, b, out, code == OP_DENSE_RELU)
         elif code == OP_RELU:
             relu_forward(inp, out)
+        elif code == OP_DROPOUT:
+            if training:
+                # the per-op layer's kernel: the book's mask into the op's C_AUX
+                # slot and the product, the generator advanced as NumPy would
+                mask = slot(acts, n, row[C_AUX], row[C_WOUT])
+                ws.rng_pos[0] = dropout_forward(ws.rng_key, int(ws.rng_pos[0]),
+                                                ws.op_consts[row[C_PARAM]], inp, mask, out)
+            else:
+                out[:, :] = inp
         else:
             softmax_forward(inp, out)
     return out
@@ -130,6 +153,8 @@ def backward(ops, params, grads, x, acts, dacts):
             continue  # a first activation's input gradient: nothing reads it
         elif code == OP_RELU:
             relu_backward(inp, dout, din)
+        elif code == OP_DROPOUT:
+            dropout_backward(dout, slot(acts, n, row[C_AUX], row[C_WOUT]), din)
         else:
             softmax_backward(slot(acts, n, row[C_OUT], row[C_WOUT]), dout, din)
 
