@@ -7,7 +7,8 @@ parameter buffer (offsets).  Fusions are decided here, not while running:
 * a dense layer followed by a ReLU and then another dense layer runs as one
   ``OP_DENSE_RELU`` (the ReLU applied as the dense output is stored), and the
   dense layer after it stores the ReLU's input gradient directly (the ReLU
-  mask applied as it stores ``dinputs``), which saves the ReLU's passes;
+  mask applied as it stores ``dinputs``), which saves the ReLU's passes; a
+  dropout after the ReLU does the same in its backward;
 * a final softmax with cross-entropy trains with the combined backward, as the
   book's ``Model`` does;
 * dropout (``OP_DROPOUT``) runs as its own op, its mask in a workspace slot
@@ -157,10 +158,10 @@ def _fuse(plain):
     """The fused table of a plain one (see the module's docstring)."""
     codes = plain[:, N.C_CODE]
     n = len(plain)
-    # dense i takes the ReLU i+1 into its store when a dense layer i+2 follows
-    # (whose backward then applies the ReLU's mask)
+    # dense i takes the ReLU i+1 into its store when a dense layer or a dropout
+    # i+2 follows (whose backward then applies the ReLU's mask)
     fuses = [codes[i] == N.OP_DENSE and i + 2 < n and codes[i + 1] == N.OP_RELU
-             and codes[i + 2] == N.OP_DENSE for i in range(n)]
+             and codes[i + 2] in (N.OP_DENSE, N.OP_DROPOUT) for i in range(n)]
     rows, i = [], 0
     while i < n:
         row = plain[i].copy()

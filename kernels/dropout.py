@@ -46,3 +46,19 @@ def dropout_backward(dvalues, mask, dinputs):
     for i in range(df.size):
         of[i] = df[i] * mf[i]
     return True
+
+
+@kernel
+def dropout_relu_backward(dvalues, mask, relu_out, dinputs):
+    """The dropout backward and, before it in the network, a ReLU's backward in
+    one pass: ``dinputs = dvalues * mask``, then 0 where ``relu_out <= 0``
+    (the ReLU's output: 0 exactly where its input is <= 0, NaN where it is
+    NaN, so a NaN passes as in ``relu_backward``).  All arrays of one shape
+    (the compiled ``Model``'s fused table; callers check shapes)."""
+    df = dvalues.reshape(-1)
+    mf = mask.reshape(-1)
+    rf = relu_out.reshape(-1)
+    of = dinputs.reshape(-1)
+    for i in range(df.size):
+        v = df[i] * mf[i]
+        of[i] = 0.0 if rf[i] <= 0.0 else v

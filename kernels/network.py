@@ -34,7 +34,7 @@ import numpy as np
 from ._jit import kernel
 from .activations import relu_backward, relu_forward, softmax_backward, softmax_forward
 from .dense import dense_backward_into, dense_forward_act
-from .dropout import dropout_backward, dropout_forward
+from .dropout import dropout_backward, dropout_forward, dropout_relu_backward
 from .losses import (cce_dense_backward, cce_dense_forward, cce_sparse_backward,
                      cce_sparse_forward, softmax_cce_sparse_backward,
                      softmax_cce_sparse_forward)
@@ -59,6 +59,7 @@ C_WOUT = 6    # output width
 C_PARAM = 7   # offset of the weights in the flat parameters (biases follow); -1 if none
               # (dropout: the index of its kept fraction in ``Workspace.op_consts``)
 C_MASKED = 8  # dense after a ReLU: backward applies the ReLU mask (its input) as it stores
+              # (dropout after a ReLU: the same, into the ReLU's input gradient)
 C_AUX = 9     # an extra workspace slot of the op (dropout: its mask); -1 if none
 C_REG = 10    # a dense op's row in the network's regularization table; -1 if none
 N_COLS = 11
@@ -154,7 +155,11 @@ def backward(ops, params, grads, x, acts, dacts):
         elif code == OP_RELU:
             relu_backward(inp, dout, din)
         elif code == OP_DROPOUT:
-            dropout_backward(dout, slot(acts, n, row[C_AUX], row[C_WOUT]), din)
+            mask = slot(acts, n, row[C_AUX], row[C_WOUT])
+            if row[C_MASKED] != 0:  # after a fused dense + ReLU: store the ReLU's gradient
+                dropout_relu_backward(dout, mask, inp, din)
+            else:
+                dropout_backward(dout, mask, din)
         else:
             softmax_backward(slot(acts, n, row[C_OUT], row[C_WOUT]), dout, din)
 
