@@ -16,6 +16,15 @@ Supported models: any sequence of the ops in ``fastnn.registry.OPS`` (dense,
 ReLU, softmax; either spelling) of one float dtype (float32 or float64), a
 loss of ``registry.HEADS``, categorical accuracy, and any optimizer of
 ``registry.OPTIMIZERS``.  ``X`` is converted to the layers' dtype.
+
+``Layer_Dropout`` compiles too: its masks are drawn in the compiled loop from
+NumPy's global generator (the book's masks, bit for bit; the generator left
+where the book's loop leaves it, also after Ctrl-C), and evaluation and
+inference pass its inputs through.  After training the layer holds the last
+step's ``binary_mask`` in the model's dtype (the book's is float64: the same
+values in float64 models).  When the global generator is not an MT19937
+(``np.random.set_bit_generator``) or a layer's ``rate`` is not a kept fraction
+in (0, 1], ``train`` runs the book's loop over the per-op classes instead.
 """
 import math
 
