@@ -190,6 +190,42 @@ def test_a_dropout_layer_added_twice_is_left_to_the_general_path():
             model.train(X, y, epochs=1, batch_size=50)
 
 
+@pytest.mark.parametrize("kept", [0.75, np.float32(0.6)])
+def test_a_rate_changed_after_finalize_is_the_one_drawn_with(compiled_only, kept):
+    """The kept fraction is read from the layer when training starts, as the
+    per-op layer reads ``self.rate`` at each forward."""
+    runs = []
+    for mod in (fastnn, R):
+        np.random.seed(4)
+        model, X, y = dropout_model(mod)
+        model.layers[2].rate = kept
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            model.train(X, y, epochs=3, batch_size=100)
+        runs.append((model, out.getvalue().splitlines(), np.random.random()))
+    (fast, fast_lines, fast_next), (twin, twin_lines, twin_next) = runs
+    assert fast_lines == twin_lines and fast_next == twin_next
+    _same_parameters(fast, twin)
+
+
+def test_a_kept_fraction_of_zero_runs_the_general_path(monkeypatch):
+    """``rate = 0`` (set by hand: the constructor refuses dropping everything)
+    is the book's 0 / 0 mask; the per-op loop draws it through NumPy."""
+    ran = []
+    general = book_loop.train
+    monkeypatch.setattr(book_loop, "train", lambda *a, **k: ran.append(1) or general(*a, **k))
+    runs = []
+    for mod in (fastnn, R):
+        np.random.seed(4)
+        model, X, y = dropout_model(mod)
+        model.layers[2].rate = 0
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out), np.errstate(all="ignore"):
+            model.train(X, y, epochs=1, batch_size=100)
+        runs.append((out.getvalue().splitlines(), np.random.random()))
+    assert ran and runs[0] == runs[1] and "nan" in runs[0][0][-1]
+
+
 @pytest.mark.parametrize("rate", [0.0, 0.9])
 def test_extreme_rates_match_the_twin(compiled_only, rate):
     fast, fast_lines, _, fast_next = _train(fastnn, rate=rate, epochs=3, batch_size=100)
