@@ -30,7 +30,7 @@ def dropout_forward(key, pos, p, x, mask, out):
     if mask.shape != x.shape or out.shape != x.shape:
         return -1
     return fill_times(key, pos, p, mask.reshape(-1), 1.0 / p, 0.0 / p, x.reshape(-1),
-                      out.reshape(-1))
+                      out.reshape(-1), True)
 
 
 @kernel

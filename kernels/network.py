@@ -76,8 +76,9 @@ H_CLASSES = 2
 Network = namedtuple("Network", "fused plain head params grads state1 state2")
 # rng_key/rng_pos: the MT19937 state words (uint32[624]) and position (int32[1])
 # that dropout draws from -- views of NumPy's global generator, advanced in
-# place -- and op_consts: float64 per-op constants (a dropout op's kept
-# fraction at index C_PARAM); empty arrays when the network has no dropout
+# place, in a training run; empty (no draws) in evaluation and inference --
+# and op_consts: float64 per-op constants (a dropout op's kept fraction at
+# index C_PARAM)
 Workspace = namedtuple("Workspace", "acts dacts sample_losses rng_key rng_pos op_consts")
 Data = namedtuple("Data", "x labels onehot")
 
@@ -102,11 +103,14 @@ def input_of(x, acts, row):
 
 
 @kernel
-def forward(ops, params, x, acts, ws, training):
+def forward(ops, params, x, acts, ws):
     """Every op's forward, in table order; returns the last op's output.
 
-    ``training``: dropout draws its mask from ``ws``'s generator state (the
-    book's ``forward(..., training=True)``); otherwise it copies its input."""
+    Dropout draws its mask from ``ws``'s generator state when it has one
+    (training: the book's ``forward(..., training=True)``), and copies its
+    input when it has none (evaluation and inference).  (A run-time test, not
+    a ``training`` argument: a constant argument is typed as a literal, and
+    this function would be compiled twice.)"""
     n = x.shape[0]
     out = x
     for i in range(ops.shape[0]):
@@ -120,14 +124,19 @@ def forward(ops, params, x, acts, ws, training):
         elif code == OP_RELU:
             relu_forward(inp, out)
         elif code == OP_DROPOUT:
-            if training:
+            if ws.rng_key.size > 0:
                 # the per-op layer's kernel: the book's mask into the op's C_AUX
                 # slot and the product, the generator advanced as NumPy would
                 mask = slot(acts, n, row[C_AUX], row[C_WOUT])
-                ws.rng_pos[0] = dropout_forward(ws.rng_key, int(ws.rng_pos[0]),
+                ws.rng_pos[0] = dropout_forward(ws.rng_key, np.int64(ws.rng_pos[0]),
                                                 ws.op_consts[row[C_PARAM]], inp, mask, out)
             else:
-                out[:, :] = inp
+                # (a loop: a slice assignment would compile Numba's shape-mismatch
+                # message formatting, seconds of cold compile)
+                src = inp.reshape(-1)
+                dst = out.reshape(-1)
+                for k in range(dst.size):
+                    dst[k] = src[k]
         else:
             softmax_forward(inp, out)
     return out

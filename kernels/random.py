@@ -109,19 +109,22 @@ def _next_double(key, tempered, pos):
     return ((a >> np.uint32(5)) * _TWO26 + (b >> np.uint32(6))) / _TWO53, pos
 
 
-@kernel
-def fill_times(key, pos, p, out, one, zero, src, prod):
+@kernel(inline="always")
+def fill_times(key, pos, p, out, one, zero, src, prod, with_product):
     """Write ``one`` where NumPy's draw is 1 and ``zero`` where it is 0 into
-    the flat ``out``; with a non-empty ``prod``, also ``prod[i] = src[i] *
-    value`` (the product in the value's float64, rounded once to ``prod``'s
-    dtype).  Advance ``key`` in place; return the new position.
+    the flat ``out``; if ``with_product``, also ``prod[i] = src[i] * value``
+    (the product in the value's float64, rounded once to ``prod``'s dtype).
+    Advance ``key`` in place; return the new position.
 
     The one draw loop of both the bare mask (``binomial1_fill``,
     ``dropout_mask_fill``) and the dropout layer's forward
     (``dropout.dropout_forward``: mask and product in one pass, measured 17%
     faster than a second pass at 300x64, 25% at 3000x64, since that pass
-    reads the mask back).  ``with_product`` is loop-invariant: LLVM unswitches
-    the loop into a mask-only and a mask-and-product version.
+    reads the mask back).  Callers pass ``with_product`` as a constant: Numba
+    then compiles a version per value with the other loop pruned (half the
+    compile time of both, in every kernel that links this one in), and it is
+    inlined into them (Numba IR): not a function of its own to compile and
+    then optimize again inside each caller.
 
     Whole pairs of 32-bit outputs inside the current block of 624 go through
     a branch-free loop; a pair straddling a regeneration, and a restart of
@@ -131,7 +134,6 @@ def fill_times(key, pos, p, out, one, zero, src, prod):
     qn, px1, flip = _inversion_constants(p)
     hi = zero if flip else one      # value for X' = 1 (U > qn)
     lo = one if flip else zero      # value for X' = 0
-    with_product = prod.size > 0
     t = np.empty(_N, np.uint32)
     if pos < _N:
         _temper_all(key, t)
@@ -203,7 +205,7 @@ def binomial1_fill(key, pos, p, out):
     at position ``pos`` (0..624); returns the new position.  ``p`` must be a
     float in [0, 1] (the caller checks it, as ``RandomState.binomial`` does)."""
     none = np.empty(0, np.float64)
-    return fill_times(key, pos, p, out, 1, 0, none, none)
+    return fill_times(key, pos, p, out, 1, 0, none, none, False)
 
 
 @kernel
@@ -212,7 +214,7 @@ def dropout_mask_fill(key, pos, p, out):
     flat float64 ``out``; otherwise as ``binomial1_fill``.  ``1.0 / p`` and
     ``0.0 / p`` are the values NumPy's true divide gives (NaN for p == 0)."""
     none = np.empty(0, np.float64)
-    return fill_times(key, pos, p, out, 1.0 / p, 0.0 / p, none, none)
+    return fill_times(key, pos, p, out, 1.0 / p, 0.0 / p, none, none, False)
 
 
 # ---------------------------------------------------------------------------
