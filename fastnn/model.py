@@ -16,6 +16,15 @@ Supported models: any sequence of the ops in ``fastnn.registry.OPS`` (dense,
 ReLU, softmax; either spelling) of one float dtype (float32 or float64), a
 loss of ``registry.HEADS``, categorical accuracy, and any optimizer of
 ``registry.OPTIMIZERS``.  ``X`` is converted to the layers' dtype.
+
+``Layer_Dropout`` compiles too: its masks are drawn in the compiled loop from
+NumPy's global generator (the book's masks, bit for bit; the generator left
+where the book's loop leaves it, also after Ctrl-C), and evaluation and
+inference pass its inputs through.  After training the layer holds the last
+step's ``binary_mask`` in the model's dtype (the book's is float64: the same
+values in float64 models).  When the global generator is not an MT19937
+(``np.random.set_bit_generator``) or a layer's ``rate`` is not a kept fraction
+in (0, 1], ``train`` runs the book's loop over the per-op classes instead.
 """
 import math
 
@@ -163,7 +172,7 @@ class Model:
         if opt is None:
             raise ValueError("Model has no optimizer: call model.set(optimizer=...) and "
                              "model.finalize() before train()")
-        if plan is None:
+        if plan is None or not W.dropout_compiles(plan):
             return self._train_general(X, y, epochs, batch_size, print_every, validation_data,
                                        verbose, callback)
         spec, hyper = optimizer_run(opt)

@@ -7,9 +7,13 @@ parameter buffer (offsets).  Fusions are decided here, not while running:
 * a dense layer followed by a ReLU and then another dense layer runs as one
   ``OP_DENSE_RELU`` (the ReLU applied as the dense output is stored), and the
   dense layer after it stores the ReLU's input gradient directly (the ReLU
-  mask applied as it stores ``dinputs``), which saves the ReLU's passes;
+  mask applied as it stores ``dinputs``), which saves the ReLU's passes; a
+  dropout after the ReLU does the same in its backward;
 * a final softmax with cross-entropy trains with the combined backward, as the
   book's ``Model`` does;
+* dropout (``OP_DROPOUT``) runs as its own op, its mask in a workspace slot
+  of its own (``C_AUX``) and its kept fraction read from the layer when a
+  workspace is made (``workspace.py``), as the per-op layer reads ``rate``;
 * the fused table skips the data's gradient (nothing reads it); the plain
   table runs every op as the per-op classes do and is used for the last epoch
   of a compiled call, so that the layers can be left with every attribute the
@@ -40,6 +44,7 @@ class Plan:
     n_params: int
     head_layer: object    # a final Activation_Softmax absorbed into the loss head, or None
     combined_loss: bool   # the loss object is the combined softmax + cross-entropy
+    dropout: tuple = ()   # the dropout layers, in order (op k's rate: Workspace.op_consts[k])
 
     @property
     def n_inputs(self):
@@ -85,6 +90,12 @@ def build_plan(layers, loss):
                 raise ValueError(f"{describe(layer, i)} was added twice; each dense layer "
                                  f"object can appear once")
             seen.add(id(layer))
+        elif spec.code == N.OP_DROPOUT:
+            if id(layer) in seen:
+                # the per-op loop then runs both ops' backward on the last mask drawn
+                raise TypeError(f"{describe(layer, i)} was added twice; the compiled loop "
+                                f"keeps one mask per dropout op")
+            seen.add(id(layer))
         codes.append(spec.code)
     if N.OP_DENSE not in codes:
         raise ValueError("Model has no dense layer: there is nothing to train")
@@ -108,6 +119,12 @@ def build_plan(layers, loss):
         col += w
     probs_col, n_classes = col, widths[-1]
     n_columns = col + n_classes
+    # then each dropout op's mask
+    aux_col = {}
+    for i, code in enumerate(codes):
+        if code == N.OP_DROPOUT:
+            aux_col[i] = n_columns
+            n_columns += widths[i + 1]
 
     offsets, n_params = [], 0
     for layer in dense:
@@ -115,7 +132,7 @@ def build_plan(layers, loss):
         n_params += (layer.weights.shape[0] + 1) * layer.weights.shape[1]
 
     plain = np.full((len(codes), N.N_COLS), -1, np.int64)
-    k = 0
+    k, dropout = 0, []
     for i, code in enumerate(codes):
         row = plain[i]
         row[N.C_CODE] = code
@@ -127,20 +144,24 @@ def build_plan(layers, loss):
         if code == N.OP_DENSE:
             row[N.C_PARAM] = offsets[k]
             k += 1
+        elif code == N.OP_DROPOUT:
+            row[N.C_AUX] = aux_col[i]
+            row[N.C_PARAM] = len(dropout)
+            dropout.append(layers[i])
     fused = _fuse(plain)
     head_row = np.array([kind, probs_col, n_classes], np.int64)
     return Plan(layers, dense, fused, plain, head_row, n_columns, tuple(offsets), n_params,
-                head_layer, head.combined)
+                head_layer, head.combined, tuple(dropout))
 
 
 def _fuse(plain):
     """The fused table of a plain one (see the module's docstring)."""
     codes = plain[:, N.C_CODE]
     n = len(plain)
-    # dense i takes the ReLU i+1 into its store when a dense layer i+2 follows
-    # (whose backward then applies the ReLU's mask)
+    # dense i takes the ReLU i+1 into its store when a dense layer or a dropout
+    # i+2 follows (whose backward then applies the ReLU's mask)
     fuses = [codes[i] == N.OP_DENSE and i + 2 < n and codes[i + 1] == N.OP_RELU
-             and codes[i + 2] == N.OP_DENSE for i in range(n)]
+             and codes[i + 2] in (N.OP_DENSE, N.OP_DROPOUT) for i in range(n)]
     rows, i = [], 0
     while i < n:
         row = plain[i].copy()

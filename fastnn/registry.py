@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from . import reference
 from .activations import Activation_ReLU, Activation_Softmax
+from .dropout import Layer_Dropout
 from .kernels import network as N
 from .kernels import train as T
 from .layers import Layer_Dense
@@ -51,6 +52,7 @@ OPS = (
     OpSpec(Layer_Dense, reference.Layer_Dense, N.OP_DENSE, True),
     OpSpec(Activation_ReLU, reference.Activation_ReLU, N.OP_RELU, False),
     OpSpec(Activation_Softmax, reference.Activation_Softmax, N.OP_SOFTMAX, False),
+    OpSpec(Layer_Dropout, reference.Layer_Dropout, N.OP_DROPOUT, False),
 )
 
 HEADS = (

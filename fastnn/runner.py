@@ -11,6 +11,7 @@ done, iteration, learning rate) after every step, and whatever ends a call --
 its end, an error, an interrupt -- the layers and the optimizer are given
 exactly the steps that call did (``sync``, idempotent).
 """
+import contextlib
 import time
 
 import numba
@@ -71,9 +72,10 @@ class Runner:
                 pending = True
                 started = time.perf_counter()
                 if k:
+                    ws, generator_lock = self._workspace()
                     # (the optimizer step over the flat buffer may run a parallel region)
-                    with parallel_section(self.plan.n_params):
-                        K.train_steps(self.net, self.ws, self.data, self.spec.code,
+                    with parallel_section(self.plan.n_params), generator_lock:
+                        K.train_steps(self.net, ws, self.data, self.spec.code,
                                       self.hyper, column, self.batch_size, first + done, k,
                                       progress, loss[done:], accuracy[done:], lr[done:], sums)
                     self.model._epoch_seconds = (time.perf_counter() - started) / k
@@ -89,6 +91,21 @@ class Runner:
         self.last_batch = (first + count - 1) % self.steps_per_epoch
         return done
 
+    def _workspace(self):
+        """The workspace of the next call, and the lock to hold around it.
+
+        With dropout, the workspace views the live state of NumPy's global
+        generator (taken anew for each call: a callback may reseed or replace
+        it), and the compiled loop draws from it in place, the lock held as
+        NumPy's own draws hold it: after any call, however it ended, the
+        generator is where the steps the call did leave it (a step's masks
+        are drawn in its forward; a step either completes or, on a bad
+        label, stops after its forward as the book's ``Model`` would)."""
+        if not self.plan.dropout:
+            return self.ws, contextlib.nullcontext()
+        ws, bitgen = W.with_generator(self.ws)
+        return ws, bitgen.lock
+
     @property
     def steps_per_epoch(self):
         n = self.data.x.shape[0]
@@ -96,7 +113,8 @@ class Runner:
 
     def sync(self):
         """Put a compiled call's results on the layers and the optimizer;
-        returns the steps it did (0 when repeated)."""
+        returns the steps it did (0 when repeated).  (The generator needs
+        nothing here: the call advanced it in place, see ``_workspace``.)"""
         progress, opt = self.progress, self.opt
         ran = int(progress[K.P_EPOCHS])
         if ran:

@@ -12,6 +12,7 @@ import numpy as np
 
 from ._arrays import as_array, label_error
 from .kernels import network as N
+from .kernels import random as _random
 
 __all__ = ["Buffers", "workspace", "prepare_inputs", "prepare_data", "check_layers",
            "fresh_state"]
@@ -66,9 +67,55 @@ class Buffers:
 
 
 def workspace(plan, n, dt):
-    """A fresh workspace for batches of up to ``n`` rows."""
+    """A fresh workspace for batches of up to ``n`` rows.
+
+    Its generator state is empty (evaluation and inference draw nothing);
+    ``with_generator`` points a training workspace at NumPy's global one."""
+    rates = np.array([_kept_fraction(layer) for layer in plan.dropout], np.float64)
     return N.Workspace(np.empty(n * plan.n_columns, dt), np.empty(n * plan.n_columns, dt),
-                       np.empty(n, dt))
+                       np.empty(n, dt), _NO_KEY, _NO_POS, rates)
+
+
+_NO_KEY = np.empty(0, np.uint32)   # the types of the generator's state views
+_NO_POS = np.empty(0, np.int32)
+
+
+def _kept_fraction(layer):
+    """The dropout layer's ``rate`` (the book's kept fraction) as the float the
+    per-op layer draws with, or NaN when the compiled loop cannot draw with it."""
+    p = getattr(layer, "rate", None)
+    if not isinstance(p, _random._FAST_P):
+        return np.nan
+    p = float(p)
+    return p if 0.0 < p <= 1.0 else np.nan
+
+
+def dropout_compiles(plan):
+    """Whether the compiled loop can draw this plan's dropout masks now: every
+    kept fraction in (0, 1] (p = 0 is the book's 0 / 0 mask, with NumPy's
+    warning) and NumPy's global generator an MT19937 whose state the kernels
+    can reach (``kernels/random.py``); otherwise the per-op loop runs, which
+    falls back to ``np.random.binomial`` itself."""
+    if not plan.dropout:
+        return True
+    if any(np.isnan(_kept_fraction(layer)) for layer in plan.dropout):
+        return False
+    views = _random.global_mt19937()
+    return views is not None and 0 <= int(views[2][0]) <= 624
+
+
+def with_generator(ws):
+    """``(ws, bit_generator)``: ``ws`` pointing at the global generator's live
+    state, so that the compiled loop advances ``np.random`` in place as
+    ``np.random.binomial`` would (hold ``bit_generator.lock`` meanwhile).
+    Raises if the generator cannot be reached (see ``dropout_compiles``)."""
+    views = _random.global_mt19937()
+    if views is None or not 0 <= int(views[2][0]) <= 624:
+        raise RuntimeError("NumPy's global generator changed during Model.train to one the "
+                           "compiled dropout cannot draw from (not an MT19937, or a state "
+                           "position outside 0..624)")
+    bitgen, key, pos = views
+    return ws._replace(rng_key=key, rng_pos=pos), bitgen
 
 
 def fresh_state(layer, weight_state):
@@ -190,6 +237,8 @@ def leave_attributes(plan, model, ws, bufs, x):
         if row[N.C_CODE] == N.OP_DENSE:
             layer.dweights, layer.dbiases = bufs.grad_views[k]
             k += 1
+        elif row[N.C_CODE] == N.OP_DROPOUT:
+            layer.binary_mask = slot(row[N.C_AUX], row[N.C_WOUT])
     last_row = plan.plain[-1]
     last = slot(last_row[N.C_OUT], last_row[N.C_WOUT])
     dlast = dslot(last_row[N.C_DOUT], last_row[N.C_WOUT])

@@ -9,89 +9,28 @@ whatever ``x`` is (int64 draws / a Python float), so a float32 ``x`` gives a
 float64 ``out`` as in the book: ``x`` is converted exactly and the product
 rounded once, as NumPy's mixed-dtype multiply does.
 """
-import numpy as np
 
 from ._jit import kernel
-from .random import (_N, _TWO26, _TWO53, _inversion_constants, _next_double, _temper_all,
-                     mt19937_regenerate)
+from .random import fill_times
 
 
 @kernel
 def dropout_forward(key, pos, p, x, mask, out):
     """``mask`` = the book's mask drawn from ``(key, pos)``, ``out = x * mask``.
 
-    ``x``: a C-contiguous float array; ``mask``, ``out``: float64 of its shape.
-    Returns the generator's new position, or -1, having drawn and written
-    nothing, if the shapes differ.
+    ``x``: a C-contiguous float array; ``mask``, ``out``: float64 of its shape
+    (the compiled ``Model`` passes its float32 workspace slots: the product
+    is then taken in float64 and rounded once).  Returns the generator's new
+    position, or -1, having drawn and written nothing, if the shapes differ.
 
-    The loop is ``random._fill``'s (read its docstring), with the product
-    stored beside each mask value: measured 17% faster than drawing the mask
-    and multiplying in a second loop at 300x64, 25% at 3000x64 (the second
-    loop reads the mask back).  ``tests/test_dropout.py`` holds it to
+    ``random.fill_times`` draws (read its docstring), storing the product
+    beside each mask value.  ``tests/test_dropout.py`` holds it to
     ``np.random.binomial`` bit for bit, crafted restarts and straddling pairs
     included."""
     if mask.shape != x.shape or out.shape != x.shape:
         return -1
-    qn, px1, flip = _inversion_constants(p)
-    one = 1.0 / p
-    zero = 0.0 / p
-    hi = zero if flip else one
-    lo = one if flip else zero
-    mf = mask.reshape(-1)
-    xf = x.reshape(-1)
-    of = out.reshape(-1)
-    t = np.empty(_N, np.uint32)
-    if pos < _N:
-        _temper_all(key, t)
-    n = mf.size
-    i = 0
-    while i < n:
-        if pos == _N:
-            mt19937_regenerate(key)
-            _temper_all(key, t)
-            pos = 0
-        m = min((_N - pos) // 2, n - i)
-        words = t[pos:pos + 2 * m]
-        dest = mf[i:i + m]
-        src = xf[i:i + m]
-        prod = of[i:i + m]
-        bad = False
-        for j in range(m):
-            u = ((words[2 * j] >> np.uint32(5)) * _TWO26
-                 + (words[2 * j + 1] >> np.uint32(6))) / _TWO53
-            bad |= (u - qn) > px1
-            v = hi if u > qn else lo
-            dest[j] = v
-            prod[j] = src[j] * v
-        if bad:                     # keep only the elements before the restart
-            for j in range(m):
-                u = ((words[2 * j] >> np.uint32(5)) * _TWO26
-                     + (words[2 * j + 1] >> np.uint32(6))) / _TWO53
-                if (u - qn) > px1:
-                    m = j
-                    break
-        pos += 2 * m
-        i += m
-        if i == n or (not bad and pos != _N - 1):
-            continue
-        # one element exactly as random_binomial_inversion (n = 1, bound = 1)
-        xk = 0
-        px = qn
-        u, pos = _next_double(key, t, pos)
-        while u > px:
-            xk += 1
-            if xk > 1:
-                xk = 0
-                px = qn
-                u, pos = _next_double(key, t, pos)
-            else:
-                u -= px
-                px = px1
-        v = hi if xk == 1 else lo
-        mf[i] = v
-        of[i] = xf[i] * v
-        i += 1
-    return pos
+    return fill_times(key, pos, p, mask.reshape(-1), 1.0 / p, 0.0 / p, x.reshape(-1),
+                      out.reshape(-1), True)
 
 
 @kernel
@@ -107,3 +46,19 @@ def dropout_backward(dvalues, mask, dinputs):
     for i in range(df.size):
         of[i] = df[i] * mf[i]
     return True
+
+
+@kernel
+def dropout_relu_backward(dvalues, mask, relu_out, dinputs):
+    """The dropout backward and, before it in the network, a ReLU's backward in
+    one pass: ``dinputs = dvalues * mask``, then 0 where ``relu_out <= 0``
+    (the ReLU's output: 0 exactly where its input is <= 0, NaN where it is
+    NaN, so a NaN passes as in ``relu_backward``).  All arrays of one shape
+    (the compiled ``Model``'s fused table; callers check shapes)."""
+    df = dvalues.reshape(-1)
+    mf = mask.reshape(-1)
+    rf = relu_out.reshape(-1)
+    of = dinputs.reshape(-1)
+    for i in range(df.size):
+        v = df[i] * mf[i]
+        of[i] = 0.0 if rf[i] <= 0.0 else v

@@ -19,6 +19,11 @@ only on the dtype.
   weights ``(win, wout)`` then biases ``(1, wout)``); gradients and optimizer
   state use the same layout, so an optimizer step is one pass over them all.
 
+* Dropout (``OP_DROPOUT``) keeps its mask in its ``C_AUX`` slot of ``acts``
+  and draws it from the MT19937 state in the workspace, which the caller
+  points at NumPy's global generator: the masks are the per-op layer's (and
+  the book's) bit for bit, and the generator ends where the book leaves it.
+
 Every op calls the kernel the per-op classes call, with the same arguments,
 so a run gives the per-op loop's numbers bit for bit.
 """
@@ -29,6 +34,7 @@ import numpy as np
 from ._jit import kernel
 from .activations import relu_backward, relu_forward, softmax_backward, softmax_forward
 from .dense import dense_backward_into, dense_forward_act
+from .dropout import dropout_backward, dropout_forward, dropout_relu_backward
 from .losses import (cce_dense_backward, cce_dense_forward, cce_sparse_backward,
                      cce_sparse_forward, softmax_cce_sparse_backward,
                      softmax_cce_sparse_forward)
@@ -51,7 +57,9 @@ C_DOUT = 4    # where backward reads the output gradient
 C_WIN = 5     # input width
 C_WOUT = 6    # output width
 C_PARAM = 7   # offset of the weights in the flat parameters (biases follow); -1 if none
+              # (dropout: the index of its kept fraction in ``Workspace.op_consts``)
 C_MASKED = 8  # dense after a ReLU: backward applies the ReLU mask (its input) as it stores
+              # (dropout after a ReLU: the same, into the ReLU's input gradient)
 C_AUX = 9     # an extra workspace slot of the op (dropout: its mask); -1 if none
 C_REG = 10    # a dense op's row in the network's regularization table; -1 if none
 N_COLS = 11
@@ -66,7 +74,12 @@ H_PROBS = 1
 H_CLASSES = 2
 
 Network = namedtuple("Network", "fused plain head params grads state1 state2")
-Workspace = namedtuple("Workspace", "acts dacts sample_losses")
+# rng_key/rng_pos: the MT19937 state words (uint32[624]) and position (int32[1])
+# that dropout draws from -- views of NumPy's global generator, advanced in
+# place, in a training run; empty (no draws) in evaluation and inference --
+# and op_consts: float64 per-op constants (a dropout op's kept fraction at
+# index C_PARAM)
+Workspace = namedtuple("Workspace", "acts dacts sample_losses rng_key rng_pos op_consts")
 Data = namedtuple("Data", "x labels onehot")
 
 
@@ -90,8 +103,14 @@ def input_of(x, acts, row):
 
 
 @kernel
-def forward(ops, params, x, acts):
-    """Every op's forward, in table order; returns the last op's output."""
+def forward(ops, params, x, acts, ws):
+    """Every op's forward, in table order; returns the last op's output.
+
+    Dropout draws its mask from ``ws``'s generator state when it has one
+    (training: the book's ``forward(..., training=True)``), and copies its
+    input when it has none (evaluation and inference).  (A run-time test, not
+    a ``training`` argument: a constant argument is typed as a literal, and
+    this function would be compiled twice.)"""
     n = x.shape[0]
     out = x
     for i in range(ops.shape[0]):
@@ -104,6 +123,20 @@ def forward(ops, params, x, acts):
             dense_forward_act(inp, w, b, out, code == OP_DENSE_RELU)
         elif code == OP_RELU:
             relu_forward(inp, out)
+        elif code == OP_DROPOUT:
+            if ws.rng_key.size > 0:
+                # the per-op layer's kernel: the book's mask into the op's C_AUX
+                # slot and the product, the generator advanced as NumPy would
+                mask = slot(acts, n, row[C_AUX], row[C_WOUT])
+                ws.rng_pos[0] = dropout_forward(ws.rng_key, np.int64(ws.rng_pos[0]),
+                                                ws.op_consts[row[C_PARAM]], inp, mask, out)
+            else:
+                # (a loop: a slice assignment would compile Numba's shape-mismatch
+                # message formatting, seconds of cold compile)
+                src = inp.reshape(-1)
+                dst = out.reshape(-1)
+                for k in range(dst.size):
+                    dst[k] = src[k]
         else:
             softmax_forward(inp, out)
     return out
@@ -130,6 +163,12 @@ def backward(ops, params, grads, x, acts, dacts):
             continue  # a first activation's input gradient: nothing reads it
         elif code == OP_RELU:
             relu_backward(inp, dout, din)
+        elif code == OP_DROPOUT:
+            mask = slot(acts, n, row[C_AUX], row[C_WOUT])
+            if row[C_MASKED] != 0:  # after a fused dense + ReLU: store the ReLU's gradient
+                dropout_relu_backward(dout, mask, inp, din)
+            else:
+                dropout_backward(dout, mask, din)
         else:
             softmax_backward(slot(acts, n, row[C_OUT], row[C_WOUT]), dout, din)
 

@@ -146,7 +146,7 @@ def train_steps(net, ws, data, opt_kind, hyper, lr_column, batch_size, first, co
         n = x.shape[0]
         ops = net.fused if c < count - 1 else net.plain
         probs = slot(ws.acts, n, net.head[H_PROBS], net.head[H_CLASSES])
-        last = forward(ops, net.params, x, ws.acts)
+        last = forward(ops, net.params, x, ws.acts, ws)
         loss, bad = loss_forward(net.head, last, batch.labels, batch.onehot, probs,
                                  ws.sample_losses)
         if bad >= 0:
@@ -179,7 +179,7 @@ def evaluate_batch(net, ws, data):
     """One forward pass with loss and accuracy, no update: ``(loss, accuracy, bad_label)``."""
     x = data.x
     n = x.shape[0]
-    last = forward(net.fused, net.params, x, ws.acts)
+    last = forward(net.fused, net.params, x, ws.acts, ws)
     probs = slot(ws.acts, n, net.head[H_PROBS], net.head[H_CLASSES])
     loss, bad = loss_forward(net.head, last, data.labels, data.onehot, probs, ws.sample_losses)
     if bad >= 0:
@@ -191,7 +191,7 @@ def evaluate_batch(net, ws, data):
 def predict_batch(net, ws, x, out):
     """The model's output for ``x`` into ``out``: the probabilities when the
     head is the fused softmax + cross-entropy, else the last op's output."""
-    last = forward(net.fused, net.params, x, ws.acts)
+    last = forward(net.fused, net.params, x, ws.acts, ws)
     if net.head[H_KIND] == LOSS_SOFTMAX_CCE:
         softmax_forward(last, out)
     else:
