@@ -28,10 +28,14 @@ import numpy as np
 
 from ._jit import kernel
 from .activations import relu_backward, relu_forward, softmax_backward, softmax_forward
-from .dense import dense_backward_into, dense_forward_act
+from .binary import bce_backward, bce_forward, sigmoid_backward, sigmoid_forward
+from .dense import _backward as dense_backward_reg_into
+from .dense import dense_forward_act
 from .losses import (cce_dense_backward, cce_dense_forward, cce_sparse_backward,
                      cce_sparse_forward, softmax_cce_sparse_backward,
                      softmax_cce_sparse_forward)
+from .regression import mae_backward, mae_forward, mse_backward, mse_forward
+from .regularization import pairwise_sum
 
 # op codes
 OP_DENSE = 0
@@ -59,15 +63,33 @@ N_COLS = 11
 # loss heads
 LOSS_SOFTMAX_CCE = 0  # softmax fused with cross-entropy: the book's combined backward
 LOSS_CCE = 1          # cross-entropy on the last op's output
+LOSS_BCE = 2          # binary cross-entropy (chapter 16) on float targets ``Data.targets``
+LOSS_MSE = 3          # mean squared error (chapter 17) on ``Data.targets``
+LOSS_MAE = 4          # mean absolute error (chapter 17) on ``Data.targets``
 
 # head table: [loss kind, probabilities slot, classes]
 H_KIND = 0
 H_PROBS = 1
 H_CLASSES = 2
+H_ACC = 3     # the accuracy the head's predictions are scored with (ACC_*)
 
-Network = namedtuple("Network", "fused plain head params grads state1 state2")
+# accuracies (the book's predictions of the last activation, then its Accuracy class)
+ACC_CATEGORICAL = 0  # argmax of the output == the class index
+ACC_BINARY = 1       # (output > 0.5) == target, per output (sigmoid, binary=True)
+ACC_REGRESSION = 2   # |output - target| < precision (Accuracy_Regression)
+
+# the regularization table ``Network.reg``: a row per dense layer (the op's C_REG)
+R_KERNEL = 0   # 4 columns: (weight l1, 2 * weight l2, bias l1, 2 * bias l2), the backward's
+R_PENALTY = 4  # 4 columns: the strengths (weight l1, weight l2, bias l1, bias l2), the penalty's
+N_REG = 8
+
+# ``Network.head_f``: the head's float parameters
+HF_PRECISION = 0  # Accuracy_Regression's precision
+N_HEAD_F = 1
+
+Network = namedtuple("Network", "fused plain head params grads state1 state2 reg head_f")
 Workspace = namedtuple("Workspace", "acts dacts sample_losses")
-Data = namedtuple("Data", "x labels onehot")
+Data = namedtuple("Data", "x labels onehot targets")
 
 
 @kernel
@@ -104,15 +126,21 @@ def forward(ops, params, x, acts):
             dense_forward_act(inp, w, b, out, code == OP_DENSE_RELU)
         elif code == OP_RELU:
             relu_forward(inp, out)
+        elif code == OP_SIGMOID:
+            sigmoid_forward(inp, out)
+        elif code == OP_LINEAR:
+            out[:, :] = inp  # the identity (the per-op class hands on its input)
         else:
             softmax_forward(inp, out)
     return out
 
 
 @kernel
-def backward(ops, params, grads, x, acts, dacts):
+def backward(ops, params, grads, x, acts, dacts, reg):
     """Every op's backward, last to first, from the gradient already stored
-    in the last op's ``C_DOUT`` slot."""
+    in the last op's ``C_DOUT`` slot.  A dense op's L1/L2 terms (row
+    ``C_REG`` of ``reg``) are added by the dense kernel as it stores its
+    gradients, as the per-op layer's backward does."""
     n = x.shape[0]
     for i in range(ops.shape[0] - 1, -1, -1):
         row = ops[i]
@@ -123,13 +151,22 @@ def backward(ops, params, grads, x, acts, dacts):
         din = slot(dacts, n, row[C_DIN], row[C_WIN]) if want else inp
         code = row[C_CODE]
         if code == OP_DENSE or code == OP_DENSE_RELU:
-            w, _ = weights_of(params, row)
+            w, b = weights_of(params, row)
             dw, db = weights_of(grads, row)
-            dense_backward_into(inp, w, dout, dw, db, din, want, row[C_MASKED] != 0, inp)
+            # (every dense op has a row: zeros are no terms, the same kernel path
+            # as the unregularized per-op backward)
+            k = reg[row[C_REG]]
+            dense_backward_reg_into(inp, w, dout, dw, db, din, want, row[C_MASKED] != 0, inp,
+                                    b, (k[R_KERNEL], k[R_KERNEL + 1], k[R_KERNEL + 2],
+                                        k[R_KERNEL + 3]))
         elif not want:
             continue  # a first activation's input gradient: nothing reads it
         elif code == OP_RELU:
             relu_backward(inp, dout, din)
+        elif code == OP_SIGMOID:
+            sigmoid_backward(slot(acts, n, row[C_OUT], row[C_WOUT]), dout, din)
+        elif code == OP_LINEAR:
+            din[:, :] = dout  # the book's dvalues.copy()
         else:
             softmax_backward(slot(acts, n, row[C_OUT], row[C_WOUT]), dout, din)
 
@@ -145,16 +182,42 @@ def _mean(values):
 
 
 @kernel
-def loss_forward(head, last, labels, onehot, probs, sample_losses):
+def _exact_mean(values):
+    """``np.mean`` of losses, to the bit: NumPy's pairwise sum in the losses'
+    dtype, over the count.  (``pairwise_sum`` sums absolute values: a
+    negative loss -- soft BCE targets outside [0, 1] -- takes ``_mean``.)"""
+    n = values.shape[0]
+    if n == 0:
+        return np.nan
+    for i in range(n):
+        if values[i] < 0.0:
+            return _mean(values)
+    t = values.dtype.type
+    return pairwise_sum(values, False) / t(n)
+
+
+@kernel
+def loss_forward(head, last, labels, onehot, probs, sample_losses, targets):
     """The mean loss of the last op's output ``last``, rounded to the model dtype.
 
     With ``LOSS_SOFTMAX_CCE`` the probabilities are written to ``probs``.
-    Returns ``(loss, bad)``: ``bad`` is -1, or the index of a label out of range.
+    ``LOSS_BCE``/``MSE``/``MAE`` compare ``last`` with the float ``targets``
+    of its shape.  Returns ``(loss, bad)``: ``bad`` is -1, or the index of a
+    label out of range.
     """
     t = last.dtype.type
     dense_labels = onehot.shape[0] > 0
     losses = sample_losses[:last.shape[0]]
-    if head[H_KIND] == LOSS_SOFTMAX_CCE:
+    kind = head[H_KIND]
+    if kind >= LOSS_BCE:
+        if kind == LOSS_BCE:
+            bce_forward(last, targets, losses)
+        elif kind == LOSS_MSE:
+            mse_forward(last, targets, losses)
+        else:
+            mae_forward(last, targets, losses)
+        return t(_exact_mean(losses)), -1
+    if kind == LOSS_SOFTMAX_CCE:
         if dense_labels:
             softmax_forward(last, probs)
             cce_dense_forward(probs, onehot, losses)
@@ -169,10 +232,17 @@ def loss_forward(head, last, labels, onehot, probs, sample_losses):
 
 
 @kernel
-def loss_backward(head, last, labels, onehot, probs, dlast):
+def loss_backward(head, last, labels, onehot, probs, dlast, targets):
     """The gradient of the loss with respect to the last op's output, into ``dlast``."""
-    if head[H_KIND] == LOSS_SOFTMAX_CCE:
+    kind = head[H_KIND]
+    if kind == LOSS_SOFTMAX_CCE:
         softmax_cce_sparse_backward(probs, labels, dlast)
+    elif kind == LOSS_BCE:
+        bce_backward(last, targets, dlast)
+    elif kind == LOSS_MSE:
+        mse_backward(last, targets, dlast)
+    elif kind == LOSS_MAE:
+        mae_backward(last, targets, dlast)
     elif onehot.shape[0] > 0:
         cce_dense_backward(last, onehot, dlast)
     else:
@@ -183,6 +253,64 @@ def loss_backward(head, last, labels, onehot, probs, dlast):
 def predictions_of(head, last, probs):
     """What the model predicts from: the probabilities, or the last output."""
     return probs if head[H_KIND] == LOSS_SOFTMAX_CCE else last
+
+
+@kernel
+def head_accuracy(head, head_f, last, probs, labels, targets):
+    """``(accuracy, hits)`` of a batch: the book's ``accuracy.calculate`` and
+    what it adds to ``accumulated_sum`` (matches; the count adds rows).
+
+    Categorical: the argmax of the predictions against the class index.
+    Binary (a sigmoid's ``(output > 0.5) * 1 == y``) and regression
+    (``|output - y| < precision``, compared in float64 as NumPy promotes a
+    float64 precision; exact for a float32 one) are per output: the accuracy
+    is the mean over all of them, the hits their count."""
+    n = last.shape[0]
+    acc_kind = head[H_ACC]
+    if acc_kind == ACC_CATEGORICAL:
+        acc = accuracy(predictions_of(head, last, probs), labels)
+        return acc, acc * n
+    pf = last.reshape(-1)
+    yf = targets.reshape(-1)
+    hits = 0
+    if acc_kind == ACC_BINARY:
+        for i in range(pf.size):
+            hits += (1.0 if pf[i] > 0.5 else 0.0) == yf[i]
+    else:
+        t = last.dtype.type
+        precision = head_f[HF_PRECISION]
+        for i in range(pf.size):
+            hits += np.float64(abs(t(pf[i] - yf[i]))) < precision
+    if pf.size == 0:
+        return np.nan, 0.0
+    return hits / pf.size, float(hits)
+
+
+@kernel
+def penalty(ops, params, reg):
+    """The book's ``Loss.regularization_loss()`` over the dense ops: for each,
+    ``l1 * sum(|W|)``, ``l2 * sum(W * W)``, then the biases', each where its
+    strength is > 0, added up in the parameters' dtype in that order; the sums
+    are ``np.sum``'s to the bit (``regularization.pairwise_sum``)."""
+    t = params.dtype.type
+    total = t(0.0)
+    for i in range(ops.shape[0]):
+        row = ops[i]
+        if row[C_CODE] != OP_DENSE and row[C_CODE] != OP_DENSE_RELU:
+            continue
+        k = reg[row[C_REG]]
+        off, win, wout = row[C_PARAM], row[C_WIN], row[C_WOUT]
+        wf = params[off:off + win * wout]
+        bf = params[off + win * wout:off + (win + 1) * wout]
+        if k[R_PENALTY] > 0.0:
+            total += t(k[R_PENALTY]) * pairwise_sum(wf, False)
+        if k[R_PENALTY + 1] > 0.0:
+            total += t(k[R_PENALTY + 1]) * pairwise_sum(wf, True)
+        if k[R_PENALTY + 2] > 0.0:
+            total += t(k[R_PENALTY + 2]) * pairwise_sum(bf, False)
+        if k[R_PENALTY + 3] > 0.0:
+            total += t(k[R_PENALTY + 3]) * pairwise_sum(bf, True)
+    return total
 
 
 @kernel
