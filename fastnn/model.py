@@ -265,10 +265,13 @@ class Model:
         total_loss = total_acc = 0.0
         with blas_threads_for(plan.max_madds(slices[0][1] - slices[0][0])):
             for lo, hi in slices:
-                loss, hits, _ = K.evaluate_batch(net, ws, W.batch(data, lo, hi))
-                total_loss += float(loss) * (hi - lo)
+                total, hits, _ = K.evaluate_batch(net, ws, W.batch(data, lo, hi))
+                if plan.target_head:  # the book's accumulated_sum: np.sum's, in the dtype
+                    total_loss = dt.type(total_loss) + dt.type(total)
+                else:
+                    total_loss += total
                 total_acc += float(hits)
-        loss = total_loss / n if n else float("nan")
+        loss = total_loss / (dt.type(n) if plan.target_head else n) if n else float("nan")
         accuracy = total_acc / n if n else float("nan")
         if verbose:
             print(f"validation, acc: {accuracy:.3f}, loss: {loss:.3f}")

@@ -194,8 +194,10 @@ def train_batches(model, run, epochs, print_every, validation_data, verbose, cal
             step = stop + 1
         # the book's calculate_accumulated(include_regularization=True): the
         # penalty of the parameters after the epoch's last update
-        data_loss = sums[0] / sums[1]
-        reg_loss = run.regularization_loss()
+        if run.plan.target_head:  # the book's scalars: the sum and the count, in the dtype
+            data_loss, reg_loss = t(sums[0]) / t(sums[1]), t(run.regularization_loss())
+        else:
+            data_loss, reg_loss = sums[0] / sums[1], run.regularization_loss()
         history.loss[epoch - 1] = data_loss + reg_loss
         history.accuracy[epoch - 1] = sums[2] / sums[3]
         history.lr[epoch - 1] = lr[per_epoch - 1]

@@ -182,18 +182,18 @@ def _mean(values):
 
 
 @kernel
-def _exact_mean(values):
-    """``np.mean`` of losses, to the bit: NumPy's pairwise sum in the losses'
-    dtype, over the count.  (``pairwise_sum`` sums absolute values: a
-    negative loss -- soft BCE targets outside [0, 1] -- takes ``_mean``.)"""
-    n = values.shape[0]
-    if n == 0:
-        return np.nan
-    for i in range(n):
-        if values[i] < 0.0:
-            return _mean(values)
+def exact_sum(values):
+    """``np.sum`` of losses, to the bit: NumPy's pairwise sum in the losses'
+    dtype.  (``pairwise_sum`` sums absolute values: with a negative loss --
+    soft BCE targets outside [0, 1] -- the sum is taken in order instead.)"""
     t = values.dtype.type
-    return pairwise_sum(values, False) / t(n)
+    for i in range(values.shape[0]):
+        if values[i] < 0.0:
+            total = t(0.0)
+            for j in range(values.shape[0]):
+                total += values[j]
+            return total
+    return pairwise_sum(values, False)
 
 
 @kernel
@@ -202,8 +202,11 @@ def loss_forward(head, last, labels, onehot, probs, sample_losses, targets):
 
     With ``LOSS_SOFTMAX_CCE`` the probabilities are written to ``probs``.
     ``LOSS_BCE``/``MSE``/``MAE`` compare ``last`` with the float ``targets``
-    of its shape.  Returns ``(loss, bad)``: ``bad`` is -1, or the index of a
-    label out of range.
+    of its shape.  Returns ``(loss, bad, total)``: ``bad`` is -1, or the index
+    of a label out of range; ``total`` what the batch adds to the book's
+    ``accumulated_sum`` (``np.sum`` of the losses, in the model dtype, for the
+    BCE/MSE/MAE heads, whose per-sample losses are at hand; the mean times
+    the rows, in float64, for the cross-entropy ones).
     """
     t = last.dtype.type
     dense_labels = onehot.shape[0] > 0
@@ -216,19 +219,27 @@ def loss_forward(head, last, labels, onehot, probs, sample_losses, targets):
             mse_forward(last, targets, losses)
         else:
             mae_forward(last, targets, losses)
-        return t(_exact_mean(losses)), -1
+        total = exact_sum(losses)
+        if losses.shape[0] == 0:
+            return t(np.nan), -1, np.float64(total)
+        # np.mean: the sum over the count, in the dtype
+        return total / t(losses.shape[0]), -1, np.float64(total)
+    n = np.float64(last.shape[0])
     if kind == LOSS_SOFTMAX_CCE:
         if dense_labels:
             softmax_forward(last, probs)
             cce_dense_forward(probs, onehot, losses)
-            return t(_mean(losses)), -1
-        loss, bad = softmax_cce_sparse_forward(last, labels, probs)
-        return t(loss), bad
+            loss = t(_mean(losses))
+            return loss, -1, np.float64(loss) * n
+        mean, bad = softmax_cce_sparse_forward(last, labels, probs)
+        return t(mean), bad, np.float64(t(mean)) * n
     if dense_labels:
         cce_dense_forward(last, onehot, losses)
-        return t(_mean(losses)), -1
+        loss = t(_mean(losses))
+        return loss, -1, np.float64(loss) * n
     bad = cce_sparse_forward(last, labels, losses)
-    return t(_mean(losses)), bad
+    loss = t(_mean(losses))
+    return loss, bad, np.float64(loss) * n
 
 
 @kernel

@@ -17,7 +17,8 @@ from numba import prange
 
 from ._jit import kernel
 from .activations import softmax_forward
-from .network import (C_DOUT, H_CLASSES, H_KIND, H_PROBS, LOSS_SOFTMAX_CCE, R_PENALTY, Data,
+from .network import (C_DOUT, H_CLASSES, H_KIND, H_PROBS, LOSS_BCE, LOSS_SOFTMAX_CCE, R_PENALTY,
+                      Data,
                       backward, forward, head_accuracy, loss_backward, loss_forward, penalty,
                       slot)
 from .optimizers import (CHUNK, adagrad_rule, adam_rule, n_chunks, rmsprop_rule,
@@ -157,8 +158,8 @@ def train_steps(net, ws, data, opt_kind, hyper, lr_column, batch_size, first, co
         ops = net.fused if c < count - 1 else net.plain
         probs = slot(ws.acts, n, net.head[H_PROBS], net.head[H_CLASSES])
         last = forward(ops, net.params, x, ws.acts)
-        loss, bad = loss_forward(net.head, last, batch.labels, batch.onehot, probs,
-                                 ws.sample_losses, batch.targets)
+        loss, bad, total = loss_forward(net.head, last, batch.labels, batch.onehot, probs,
+                                        ws.sample_losses, batch.targets)
         if bad >= 0:
             progress[P_BAD_LABEL] = bad + (first + c) % per_epoch * batch_size
             return
@@ -176,7 +177,11 @@ def train_steps(net, ws, data, opt_kind, hyper, lr_column, batch_size, first, co
         hist_acc[c] = acc
         hist_lr[c] = lr_curr
         hist_reg[c] = reg_loss
-        sums[0] += loss * n
+        if net.head[H_KIND] >= LOSS_BCE:
+            # the book's accumulated_sum of np.sum's, added up in the model dtype
+            sums[0] = last.dtype.type(sums[0]) + last.dtype.type(total)
+        else:
+            sums[0] += loss * n
         sums[1] += n
         sums[2] += hits
         sums[3] += n
@@ -189,19 +194,20 @@ def train_steps(net, ws, data, opt_kind, hyper, lr_column, batch_size, first, co
 
 @kernel
 def evaluate_batch(net, ws, data):
-    """One forward pass with loss and accuracy, no update: ``(loss, hits, bad_label)``,
-    ``hits`` what the batch adds to the book's ``accumulated_sum`` of the
-    accuracy (its accuracy times its rows, for the categorical one)."""
+    """One forward pass with loss and accuracy, no update: ``(total, hits, bad_label)``,
+    what the batch adds to the book's ``accumulated_sum`` of the loss (see
+    ``loss_forward``) and of the accuracy (matches; the accuracy times the
+    rows for the categorical one)."""
     x = data.x
     n = x.shape[0]
     last = forward(net.fused, net.params, x, ws.acts)
     probs = slot(ws.acts, n, net.head[H_PROBS], net.head[H_CLASSES])
-    loss, bad = loss_forward(net.head, last, data.labels, data.onehot, probs, ws.sample_losses,
-                             data.targets)
+    loss, bad, total = loss_forward(net.head, last, data.labels, data.onehot, probs,
+                                    ws.sample_losses, data.targets)
     if bad >= 0:
         return 0.0, 0.0, bad
     _, hits = head_accuracy(net.head, net.head_f, last, probs, data.labels, data.targets)
-    return float(loss), hits, -1
+    return total, hits, -1
 
 
 @kernel
