@@ -1,9 +1,9 @@
 """The general path of ``Model``: the book's loop in Python over the per-op classes.
 
 ``Model`` runs the compiled loop (``kernels/train.py``) for the models its plan
-covers (``registry.OPS``/``HEADS``, full batch).  Every other model the book's
-``Model`` can run -- layers the compiled plan does not take yet, mini-batches,
-a user's own layer class -- runs here: the book's chapter 18-22 ``train``,
+covers (``registry.OPS``/``HEADS`` with their accuracies).  Every other model
+the book's ``Model`` can run -- layers the compiled plan does not take yet, a
+user's own layer class, targets whose dtype would promote the loss -- runs here: the book's chapter 18-22 ``train``,
 ``evaluate`` and ``predict`` loops, step by step, calling each layer's
 ``forward``/``backward`` and the loss's and accuracy's methods as the book
 does, so the numbers are the per-op classes' (each a fused kernel) and the

@@ -37,9 +37,9 @@ class Accuracy_Categorical(Accuracy):
 
     ``binary=True`` (chapter 16's logistic regression, after a sigmoid) compares
     the 0/1 predictions with labels of their shape, ``y.reshape(-1, 1)``.
-    ``Model`` computes the categorical accuracy inside the compiled loop, on the
-    argmax of the model's output; it has no sigmoid output, so it does not take
-    ``binary=True``.
+    ``Model`` computes both inside the compiled loop: the categorical one on the
+    argmax of a softmax output, the binary one on ``(output > 0.5) == y`` after
+    a final sigmoid with binary cross-entropy.
     """
 
     def __init__(self, *, binary=False):
@@ -58,7 +58,8 @@ class Accuracy_Categorical(Accuracy):
 class Accuracy_Regression(Accuracy):
     """Share of predictions within ``precision = std(y) / 250`` of the targets (chapter 17).
 
-    ``init(y)`` sets the precision once (again with ``reinit=True``), as the book does.
+    ``init(y)`` sets the precision once (again with ``reinit=True``), as the book does;
+    ``Model.train`` calls it with its ``y`` and the compiled loop compares with it.
     """
 
     def __init__(self):

@@ -12,10 +12,18 @@ on with either.
 This module is the book's API only; the plan (``plan.py``), the buffers and
 data checks (``workspace.py``) and the metrics (``metrics.py``) live beside it.
 
-Supported models: any sequence of the ops in ``fastnn.registry.OPS`` (dense,
-ReLU, softmax; either spelling) of one float dtype (float32 or float64), a
-loss of ``registry.HEADS``, categorical accuracy, and any optimizer of
-``registry.OPTIMIZERS``.  ``X`` is converted to the layers' dtype.
+Compiled models: any sequence of the ops in ``fastnn.registry.OPS`` (dense
+with or without L1/L2 regularization, ReLU, softmax, sigmoid, linear; either
+spelling) of one float dtype (float32 or float64), a loss of
+``registry.HEADS`` with its accuracy (softmax + cross-entropy with
+categorical accuracy, sigmoid + binary cross-entropy with
+``Accuracy_Categorical(binary=True)``, linear + squared or absolute error
+with ``Accuracy_Regression``), and any optimizer of ``registry.OPTIMIZERS``.
+``X`` (and float targets) are converted to the layers' dtype.  Other models
+of fastnn's classes run the book's loop over the per-op classes
+(``book_loop.py``), as do targets whose dtype would promote the loss (e.g.
+float64 targets for float32 layers) and L1/L2 strengths whose type would
+promote the gradient terms.
 
 ``Layer_Dropout`` compiles too: its masks are drawn in the compiled loop from
 NumPy's global generator (the book's masks, bit for bit; the generator left
@@ -40,7 +48,7 @@ from .activations import Activation_Softmax
 from .losses import Activation_Softmax_Loss_CategoricalCrossentropy, Loss_CategoricalCrossentropy
 from .metrics import Accuracy, Accuracy_Categorical, History
 from .optimizer_plan import lock_for, optimizer_run
-from .plan import build_plan, check_widths
+from .plan import AccuracyMismatch, build_plan, check_widths
 from .runner import Runner, train_batches, train_epochs
 
 __all__ = ["Model", "Layer_Input", "Accuracy", "Accuracy_Categorical", "History"]
@@ -104,7 +112,9 @@ class Model:
         if self.accuracy is None:
             self.accuracy = Accuracy_Categorical()
         try:
-            plan = build_plan(self.layers, self.loss)
+            plan = build_plan(self.layers, self.loss, self.accuracy)
+        except AccuracyMismatch:
+            raise
         except TypeError:
             # layers or a loss the compiled loop does not take yet: the book's
             # loop over fastnn's per-op classes runs them (book_loop.py)
@@ -112,9 +122,6 @@ class Model:
                 raise
             plan = None
         if plan is not None:
-            if not isinstance(self.accuracy, Accuracy_Categorical) or self.accuracy.binary:
-                raise TypeError(f"Model supports Accuracy_Categorical() (binary=False) with "
-                                f"a softmax output, got {self.accuracy!r}")
             if self.optimizer is not None:  # (none: a model for evaluation, chapter 21)
                 optimizer_run(self.optimizer)
         elif not isinstance(self.accuracy, Accuracy):
@@ -177,14 +184,21 @@ class Model:
                                        verbose, callback)
         spec, hyper = optimizer_run(opt)
         dt = self._dtype(plan)
-        data = W.prepare_data(X, y, dt, plan, "X", "y")
         if validation_data is not None:
             try:
                 X_val, y_val = validation_data
             except (TypeError, ValueError):
                 raise ValueError("validation_data must be a pair (X_val, y_val)") from None
+        if not (W.compiles_regularization(plan, dt) and W.compiles_targets(plan, y, dt) and
+                (validation_data is None or W.compiles_targets(plan, y_val, dt))):
+            return self._train_general(X, y, epochs, batch_size, print_every, validation_data,
+                                       verbose, callback)
+        data = W.prepare_data(X, y, dt, plan, "X", "y")
+        if validation_data is not None:
             W.prepare_data(X_val, y_val, dt, plan, "X_val", "y_val")
         W.check_layers(plan, dt, spec.weight_state, spec.bias_state, writeable=True)
+        self.accuracy.init(y)  # the book's: Accuracy_Regression's precision, on the first train
+        head_f = self._head_floats(plan)
 
         history = History(np.arange(1, epochs + 1), np.empty(epochs), np.empty(epochs),
                           np.empty(epochs))
@@ -192,7 +206,8 @@ class Model:
         if epochs:
             rows = data.x.shape[0] if batch_size is None else min(batch_size, data.x.shape[0])
             with lock_for(opt), blas_threads_for(plan.max_madds(rows)):
-                run = Runner(self, plan, spec, hyper, data, batch_size or max(1, data.x.shape[0]))
+                run = Runner(self, plan, spec, hyper, data, batch_size or max(1, data.x.shape[0]),
+                             head_f)
                 done = 0
                 try:
                     if batch_size is None:
@@ -242,12 +257,15 @@ class Model:
         With ``batch_size`` the data go through in slices and the results are
         weighted by slice size."""
         plan = self._require_finalized("evaluate")
+        if plan is not None and not W.compiles_targets(plan, y_val, self._dtype(plan)):
+            plan = None
         if plan is None:
             return book_loop.evaluate(self, X_val, y_val, batch_size=batch_size, verbose=verbose)
         dt = self._dtype(plan)
         data = W.prepare_data(X_val, y_val, dt, plan, "X_val", "y_val")
         W.check_layers(plan, dt)
         bufs = W.Buffers(plan, dt)
+        bufs.head_f[:] = self._head_floats(plan)
         bufs.gather()
         net = bufs.network()
         n = data.x.shape[0]
@@ -256,10 +274,13 @@ class Model:
         total_loss = total_acc = 0.0
         with blas_threads_for(plan.max_madds(slices[0][1] - slices[0][0])):
             for lo, hi in slices:
-                loss, acc, _ = K.evaluate_batch(net, ws, W.batch(data, lo, hi))
-                total_loss += float(loss) * (hi - lo)
-                total_acc += float(acc) * (hi - lo)
-        loss = total_loss / n if n else float("nan")
+                total, hits, _ = K.evaluate_batch(net, ws, W.batch(data, lo, hi))
+                if plan.target_head:  # the book's accumulated_sum: np.sum's, in the dtype
+                    total_loss = dt.type(total_loss) + dt.type(total)
+                else:
+                    total_loss += total
+                total_acc += float(hits)
+        loss = total_loss / (dt.type(n) if plan.target_head else n) if n else float("nan")
         accuracy = total_acc / n if n else float("nan")
         if verbose:
             print(f"validation, acc: {accuracy:.3f}, loss: {loss:.3f}")
@@ -320,7 +341,7 @@ class Model:
         self.__dict__.update(state)
         if self._finalized:
             try:
-                self._plan = build_plan(self.layers, self.loss)
+                self._plan = build_plan(self.layers, self.loss, self.accuracy)
             except TypeError:
                 self._plan = None  # the general path runs it
 
@@ -341,13 +362,26 @@ class Model:
         plan = self._plan
         if plan is None:
             return None
-        if any(getattr(l, "_reg", None) is not None for l in plan.dense):
-            return None  # regularization set after finalize(): the general path runs it
         planned = [int(plan.plain[0, N.C_WIN])] + [int(w) for w in plan.plain[:, N.C_WOUT]]
         if check_widths(plan.op_layers, plan.dense) != planned:
             # weights were replaced by arrays of other shapes: plan again
-            plan = self._plan = build_plan(self.layers, self.loss)
+            plan = self._plan = build_plan(self.layers, self.loss, self.accuracy)
         return plan
+
+    def _head_floats(self, plan):
+        """The head's float parameters (``network.HF_*``): Accuracy_Regression's
+        precision, which the book's ``init(y)`` sets on the first train."""
+        floats = np.empty(N.N_HEAD_F, np.float64)
+        floats.fill(np.nan)
+        if plan.regression:
+            precision = self.accuracy.precision
+            if precision is None:
+                raise TypeError("Accuracy_Regression has no precision yet: the book sets it "
+                                "from the training targets on the first train() "
+                                "(accuracy.init(y)); train first, or call "
+                                "model.accuracy.init(y) with the targets")
+            floats[N.HF_PRECISION] = float(precision)
+        return floats
 
     @staticmethod
     def _dtype(plan):

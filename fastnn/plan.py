@@ -29,7 +29,12 @@ import numpy as np
 from . import registry
 from .kernels import network as N
 
-__all__ = ["Plan", "build_plan"]
+__all__ = ["Plan", "build_plan", "AccuracyMismatch"]
+
+
+class AccuracyMismatch(TypeError):
+    """A cross-entropy model whose accuracy the compiled loop cannot score
+    (refused, as before: the general path is not taken for it)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -38,7 +43,7 @@ class Plan:
     dense: tuple          # the trainable layers, in order
     fused: np.ndarray     # (n_ops, N_COLS) int64
     plain: np.ndarray
-    head: np.ndarray      # int64 [kind, probabilities slot, classes]
+    head: np.ndarray      # int64 [kind, probabilities slot, classes, accuracy]
     n_columns: int        # workspace columns per row
     param_offsets: tuple  # offset of each dense layer's weights in the flat buffer
     n_params: int
@@ -62,14 +67,24 @@ class Plan:
     def softmax_head(self):
         return int(self.head[N.H_KIND]) == N.LOSS_SOFTMAX_CCE
 
+    @property
+    def target_head(self):
+        """The loss compares the output with float targets of its shape (BCE, MSE, MAE)."""
+        return int(self.head[N.H_KIND]) >= N.LOSS_BCE
+
+    @property
+    def regression(self):
+        return int(self.head[N.H_ACC]) == N.ACC_REGRESSION
+
 
 def describe(layer, index):
     return f"layer {index} ({type(layer).__name__})"
 
 
-def build_plan(layers, loss):
-    """The plan of ``layers`` trained with ``loss``; raises on anything the
-    compiled loop cannot run, naming the layer."""
+def build_plan(layers, loss, accuracy=None):
+    """The plan of ``layers`` trained with ``loss`` and scored with ``accuracy``
+    (None: categorical); raises on anything the compiled loop cannot run,
+    naming the layer (a ``TypeError`` for what the general path may run)."""
     head = registry.head_spec(loss)
     if head is None:
         raise TypeError(f"Model supports fastnn's {registry.names(registry.HEADS)} as the "
@@ -83,9 +98,6 @@ def build_plan(layers, loss):
             raise TypeError(f"{describe(layer, i)} is not supported: Model takes fastnn's "
                             f"{registry.names(registry.OPS)} (or their notebook spellings)")
         if spec.trainable:
-            if getattr(layer, "_reg", None) is not None:
-                raise TypeError(f"{describe(layer, i)} has L1/L2 regularization, which the "
-                                f"compiled loop does not run yet")
             if id(layer) in seen:
                 raise ValueError(f"{describe(layer, i)} was added twice; each dense layer "
                                  f"object can appear once")
@@ -100,8 +112,9 @@ def build_plan(layers, loss):
     if N.OP_DENSE not in codes:
         raise ValueError("Model has no dense layer: there is nothing to train")
 
+    acc_code = registry.accuracy_code(head.code, codes[-1], accuracy)
     kind, head_layer = head.code, None
-    if not head.combined and codes[-1] == N.OP_SOFTMAX:
+    if head.code == N.LOSS_CCE and codes[-1] == N.OP_SOFTMAX:
         # the book: a final softmax with cross-entropy trains with the combined backward
         kind, head_layer = N.LOSS_SOFTMAX_CCE, layers[-1]
         codes, layers = codes[:-1], layers[:-1]
@@ -143,13 +156,14 @@ def build_plan(layers, loss):
         row[N.C_MASKED] = 0
         if code == N.OP_DENSE:
             row[N.C_PARAM] = offsets[k]
+            row[N.C_REG] = k  # its row of the regularization table (zeros: none)
             k += 1
         elif code == N.OP_DROPOUT:
             row[N.C_AUX] = aux_col[i]
             row[N.C_PARAM] = len(dropout)
             dropout.append(layers[i])
     fused = _fuse(plain)
-    head_row = np.array([kind, probs_col, n_classes], np.int64)
+    head_row = np.array([kind, probs_col, n_classes, acc_code], np.int64)
     return Plan(layers, dense, fused, plain, head_row, n_columns, tuple(offsets), n_params,
                 head_layer, head.combined, tuple(dropout))
 

@@ -13,12 +13,15 @@ class (the notebook spelling, or a user's own subclass) is the same op.
 from dataclasses import dataclass
 
 from . import reference
-from .activations import Activation_ReLU, Activation_Softmax
+from .activations import Activation_Linear, Activation_ReLU, Activation_Sigmoid, Activation_Softmax
 from .dropout import Layer_Dropout
+from .elementwise_losses import (Loss_BinaryCrossentropy, Loss_MeanAbsoluteError,
+                                 Loss_MeanSquaredError)
 from .kernels import network as N
 from .kernels import train as T
 from .layers import Layer_Dense
 from .losses import Activation_Softmax_Loss_CategoricalCrossentropy, Loss_CategoricalCrossentropy
+from .metrics import Accuracy_Categorical, Accuracy_Regression
 from .optimizers import Optimizer_Adagrad, Optimizer_Adam, Optimizer_RMSprop, Optimizer_SGD
 
 
@@ -53,6 +56,8 @@ OPS = (
     OpSpec(Activation_ReLU, reference.Activation_ReLU, N.OP_RELU, False),
     OpSpec(Activation_Softmax, reference.Activation_Softmax, N.OP_SOFTMAX, False),
     OpSpec(Layer_Dropout, reference.Layer_Dropout, N.OP_DROPOUT, False),
+    OpSpec(Activation_Sigmoid, reference.Activation_Sigmoid, N.OP_SIGMOID, False),
+    OpSpec(Activation_Linear, reference.Activation_Linear, N.OP_LINEAR, False),
 )
 
 HEADS = (
@@ -60,6 +65,10 @@ HEADS = (
              reference.Activation_Softmax_Loss_CategoricalCrossentropy, N.LOSS_SOFTMAX_CCE, True),
     HeadSpec(Loss_CategoricalCrossentropy, reference.Loss_CategoricalCrossentropy, N.LOSS_CCE,
              False),
+    HeadSpec(Loss_BinaryCrossentropy, reference.Loss_BinaryCrossentropy, N.LOSS_BCE, False),
+    # (before its base class, mean squared error: lookups go in table order)
+    HeadSpec(Loss_MeanAbsoluteError, reference.Loss_MeanAbsoluteError, N.LOSS_MAE, False),
+    HeadSpec(Loss_MeanSquaredError, reference.Loss_MeanSquaredError, N.LOSS_MSE, False),
 )
 
 _SCHEDULE = (("learning_rate", T.H_LR), ("decay", T.H_DECAY))
@@ -96,6 +105,39 @@ def op_spec(layer):
 def head_spec(loss):
     """The ``HeadSpec`` of a loss object, or None."""
     return _find(HEADS, loss)
+
+
+def _plain(obj, cls):
+    """``obj`` is a ``cls`` whose scoring is ``cls``'s own (a subclass overriding
+    ``compare`` or ``calculate`` is scored by the general path)."""
+    return isinstance(obj, cls) and all(getattr(type(obj), m) is getattr(cls, m)
+                                        for m in ("compare", "calculate"))
+
+
+def accuracy_code(head_code, last_code, accuracy):
+    """The compiled accuracy (``network.ACC_*``) of a model whose loss head is
+    ``head_code``, whose last op is ``last_code``, scored with ``accuracy``.
+
+    Raises ``AccuracyMismatch`` for a cross-entropy model with another accuracy
+    (refused, as before) and ``TypeError`` for combinations the compiled loop
+    does not score (the general path runs them): binary accuracy needs a final
+    sigmoid and binary cross-entropy, the regression accuracy a final linear
+    activation and a squared or absolute error."""
+    from .plan import AccuracyMismatch
+    if head_code in (N.LOSS_SOFTMAX_CCE, N.LOSS_CCE):
+        if accuracy is None or (_plain(accuracy, Accuracy_Categorical) and not accuracy.binary):
+            return N.ACC_CATEGORICAL
+        raise AccuracyMismatch(f"Model supports Accuracy_Categorical() (binary=False) with "
+                               f"a softmax output, got {accuracy!r}")
+    if head_code == N.LOSS_BCE and last_code == N.OP_SIGMOID and \
+            _plain(accuracy, Accuracy_Categorical) and accuracy.binary:
+        return N.ACC_BINARY
+    if head_code in (N.LOSS_MSE, N.LOSS_MAE) and last_code == N.OP_LINEAR and \
+            _plain(accuracy, Accuracy_Regression):
+        return N.ACC_REGRESSION
+    raise TypeError(f"the compiled loop scores binary cross-entropy after a sigmoid with "
+                    f"Accuracy_Categorical(binary=True) and squared/absolute error after a "
+                    f"linear activation with Accuracy_Regression(), got {accuracy!r}")
 
 
 def optimizer_spec(opt):

@@ -20,14 +20,24 @@ import numpy as np
 from . import workspace as W
 from ._threads import parallel_section
 from .kernels import train as K
+from .losses import _penalty
 from .optimizer_plan import lr_column, python_schedule
 
 SLICE_SECONDS = 0.25
 
 
+def penalty_now(plan):
+    """The book's ``loss.regularization_loss()`` over the model's dense layers
+    (the per-op loss's sums: ``np.sum``'s to the bit)."""
+    total = 0
+    for layer in plan.dense:
+        total = _penalty(layer, total)
+    return total
+
+
 class Runner:
 
-    def __init__(self, model, plan, spec, hyper, data, batch_size):
+    def __init__(self, model, plan, spec, hyper, data, batch_size, head_f):
         self.model, self.plan, self.spec, self.hyper = model, plan, spec, hyper
         self.data, self.batch_size = data, batch_size
         self.opt = opt = model.optimizer
@@ -41,6 +51,8 @@ class Runner:
                     setattr(layer, name, np.zeros_like(layer.biases))
         self.bufs = W.Buffers(plan, dt, spec.weight_state, spec.bias_state)
         self.net = self.bufs.network()
+        self.bufs.take_regularization()
+        self.bufs.head_f[:] = head_f
         self.ws = W.workspace(plan, min(batch_size, data.x.shape[0]) or 1, dt)
         self.in_python = python_schedule(opt)
         self.no_column = np.empty(0, np.float64)
@@ -55,9 +67,10 @@ class Runner:
             return min(remaining, 8)
         return min(remaining, max(1, int(SLICE_SECONDS / max(seconds, 1e-9))))
 
-    def run(self, first, count, loss, accuracy, lr, sums):
+    def run(self, first, count, loss, accuracy, lr, sums, reg):
         """Run ``count`` steps from within-epoch step ``first``; ``loss[c]``,
-        ``accuracy[c]``, ``lr[c]`` receive step ``c``'s values."""
+        ``accuracy[c]``, ``lr[c]``, ``reg[c]`` receive step ``c``'s values (the
+        data loss and the regularization loss apart)."""
         opt, progress = self.opt, self.progress
         done, pending = 0, False
         try:
@@ -77,7 +90,8 @@ class Runner:
                     with parallel_section(self.plan.n_params), generator_lock:
                         K.train_steps(self.net, ws, self.data, self.spec.code,
                                       self.hyper, column, self.batch_size, first + done, k,
-                                      progress, loss[done:], accuracy[done:], lr[done:], sums)
+                                      progress, loss[done:], accuracy[done:], lr[done:], sums,
+                                      reg[done:])
                     self.model._epoch_seconds = (time.perf_counter() - started) / k
                 if progress[K.P_BAD_LABEL] >= 0:  # unreachable: labels were checked
                     raise ValueError(f"label y[{int(progress[K.P_BAD_LABEL])}] out of range")
@@ -129,6 +143,13 @@ class Runner:
             self.steps += ran
         return ran
 
+    def regularization_loss(self):
+        """The penalty of the layers' parameters now (the per-op loss's sums,
+        the book's ``regularization_loss()``); 0.0 without regularization."""
+        if not self.bufs.reg[:, W.N.R_PENALTY:].any():
+            return 0.0
+        return float(penalty_now(self.plan))
+
     def leave_attributes(self):
         """The per-op attributes of the last step (its batch's rows)."""
         if self.last_batch is None:
@@ -139,21 +160,28 @@ class Runner:
 
 
 def train_epochs(model, run, epochs, print_every, verbose, callback, history):
-    """Chapter 18: full-batch epochs, a line every ``print_every`` epochs."""
+    """Chapter 18: full-batch epochs, a line every ``print_every`` epochs.
+    ``history.loss`` gets the book's ``loss = data_loss + regularization_loss``."""
     model._epochs_done = done = 0
-    sums = np.zeros(4, np.float64)
+    sums = np.empty(4, np.float64)  # (np.empty: nnfs.init() makes np.zeros float32)
+    sums.fill(0.0)
+    data_loss, reg = np.empty(epochs), np.empty(epochs)
+    t = run.data.x.dtype.type
     while done < epochs:
         stop = epochs if print_every is None else \
             min(epochs, (done // print_every + 1) * print_every)
         try:
-            run.run(0, stop - done, history.loss[done:], history.accuracy[done:],
-                    history.lr[done:], sums)
+            run.run(0, stop - done, data_loss[done:], history.accuracy[done:],
+                    history.lr[done:], sums, reg[done:])
         finally:
-            model._epochs_done = done = run.steps
+            first, model._epochs_done = done, run.steps
+            done = run.steps
+            # the sum as the book's scalars add up, in the model dtype
+            history.loss[first:done] = (data_loss[first:done].astype(t)
+                                        + reg[first:done].astype(t))
         if verbose and print_every is not None and done % print_every == 0:
-            # the layers the compiled loop takes carry no regularization
-            print(_line(f"epoch: {done}", history.accuracy[done - 1],
-                        history.loss[done - 1], 0.0, run.opt.current_learning_rate))
+            print(_line(f"epoch: {done}", history.accuracy[done - 1], t(data_loss[done - 1]),
+                        t(reg[done - 1]), run.opt.current_learning_rate))
         if callback is not None:
             callback(done)
     return done
@@ -163,27 +191,36 @@ def train_batches(model, run, epochs, print_every, validation_data, verbose, cal
     """Chapter 19 on: mini-batch steps; step, training and validation lines."""
     say = print if verbose else (lambda *a: None)
     per_epoch = run.steps_per_epoch
-    loss, acc, lr = (np.empty(per_epoch) for _ in range(3))
+    loss, acc, lr, reg = (np.empty(per_epoch) for _ in range(4))
+    t = run.data.x.dtype.type
     model._epochs_done = 0
     for epoch in range(1, epochs + 1):
         say(f"epoch: {epoch}")
-        sums = np.zeros(4, np.float64)
+        sums = np.empty(4, np.float64)
+        sums.fill(0.0)
         step = 0
         while step < per_epoch:
             if print_every is None:
                 stop = per_epoch - 1
             else:  # the book prints at step 0, every print_every-th and the last
                 stop = min(per_epoch - 1, -(-step // print_every) * print_every)
-            run.run(step, stop - step + 1, loss[step:], acc[step:], lr[step:], sums)
+            run.run(step, stop - step + 1, loss[step:], acc[step:], lr[step:], sums,
+                    reg[step:])
             if print_every is not None:
-                say(_line(f"step: {stop}", acc[stop], loss[stop], 0.0,
+                say(_line(f"step: {stop}", acc[stop], t(loss[stop]), t(reg[stop]),
                           run.opt.current_learning_rate))
             step = stop + 1
-        history.loss[epoch - 1] = sums[0] / sums[1]
+        # the book's calculate_accumulated(include_regularization=True): the
+        # penalty of the parameters after the epoch's last update
+        if run.plan.target_head:  # the book's scalars: the sum and the count, in the dtype
+            data_loss, reg_loss = t(sums[0]) / t(sums[1]), t(run.regularization_loss())
+        else:
+            data_loss, reg_loss = sums[0] / sums[1], run.regularization_loss()
+        history.loss[epoch - 1] = data_loss + reg_loss
         history.accuracy[epoch - 1] = sums[2] / sums[3]
         history.lr[epoch - 1] = lr[per_epoch - 1]
         model._epochs_done = epoch
-        say(_line("training", history.accuracy[epoch - 1], history.loss[epoch - 1], 0.0,
+        say(_line("training", history.accuracy[epoch - 1], data_loss, reg_loss,
                   run.opt.current_learning_rate))
         if validation_data is not None:
             model.evaluate(*validation_data, batch_size=run.batch_size, verbose=verbose)
@@ -192,7 +229,8 @@ def train_batches(model, run, epochs, print_every, validation_data, verbose, cal
     return epochs
 
 def _line(head, accuracy, loss, reg_loss, lr):
-    """The book's chapter 18-19 progress line (``loss`` is the data loss)."""
+    """The book's chapter 18-19 progress line (``loss`` is the data loss; the
+    sum is taken in the types given, as the book's scalars add up)."""
     return (f"{head}, acc: {accuracy:.3f}, loss: {loss + reg_loss:.3f} (data_loss: "
             f"{loss:.3f}, reg_loss: {reg_loss:.3f}), lr: {lr}")
 

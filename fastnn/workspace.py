@@ -10,7 +10,7 @@ call costs a few microseconds, against milliseconds of training per call.
 """
 import numpy as np
 
-from ._arrays import as_array, label_error
+from ._arrays import LabelError, as_array, label_error
 from .kernels import network as N
 from .kernels import random as _random
 
@@ -42,10 +42,29 @@ class Buffers:
         self.param_views = _param_views(self.params, plan)
         self.grad_views = _param_views(self.grads, plan)
         self.state_views = [_param_views(s, plan) for s in self.state[:len(self.names)]]
+        # (np.empty, then filled: nnfs.init() makes np.zeros float32)
+        self.reg = np.empty((len(plan.dense), N.N_REG), np.float64)
+        self.reg.fill(0.0)
+        self.head_f = np.empty(N.N_HEAD_F, np.float64)
+        self.head_f.fill(np.nan)
 
     def network(self):
         p = self.plan
-        return N.Network(p.fused, p.plain, p.head, self.params, self.grads, *self.state)
+        return N.Network(p.fused, p.plain, p.head, self.params, self.grads, *self.state,
+                         self.reg, self.head_f)
+
+    def take_regularization(self):
+        """The layers' L1/L2 strengths as they are now, into the table (a row per
+        dense layer: the backward's terms, then the penalty's strengths)."""
+        dt = self.params.dtype
+        for k, layer in enumerate(self.plan.dense):
+            reg = getattr(layer, "_reg", None)
+            row = self.reg[k]
+            row.fill(0.0)
+            if reg is not None:
+                row[N.R_KERNEL:N.R_KERNEL + 4] = reg.kernel_args[dt]
+                row[N.R_PENALTY:N.R_PENALTY + 4] = [float(v) if a else 0.0
+                                                    for v, a in zip(reg.values, reg.active)]
 
     def _pairs(self):
         """(layer array, buffer view) of every parameter and state array."""
@@ -184,11 +203,34 @@ def prepare_inputs(X, dt, plan, what):
     return x
 
 
+def compiles_regularization(plan, dt):
+    """Whether every dense layer's L1/L2 terms compute in ``dt`` as the per-op
+    backward computes them (a strength whose type would promote the terms,
+    e.g. an np.float64 one on float32 layers, runs on the general path)."""
+    return all(getattr(l, "_reg", None) is None or dt in l._reg.kernel_args
+               for l in plan.dense)
+
+
+def compiles_targets(plan, y, dt):
+    """Whether the targets ``y`` of a BCE/MSE/MAE head keep the model dtype in
+    the book's expressions (else NumPy would promote the loss and its
+    gradient, as the general path does)."""
+    if not plan.target_head:
+        return True
+    dtype = getattr(y, "dtype", None)
+    if dtype is None:
+        dtype = np.asarray(y).dtype
+    return dtype.kind in "biuf" and np.result_type(dt, dtype) == dt
+
+
 def prepare_data(X, y, dt, plan, xname, yname):
-    """``N.Data(x, labels, onehot)`` in the forms the compiled loop takes."""
+    """``N.Data(x, labels, onehot, targets)`` in the forms the compiled loop takes."""
     x = prepare_inputs(X, dt, plan, xname)
     n, c = x.shape[0], plan.n_outputs
     yy = as_array(y, yname)
+    if plan.target_head:
+        return N.Data(x, np.empty(0, np.int64), np.empty((0, 0), dt),
+                      _prepare_targets(yy, dt, plan, n, c, xname, yname))
     if yy.ndim not in (1, 2):
         raise ValueError(f"{yname} must be class indices of shape ({n},) or one-hot rows "
                          f"of shape ({n}, {c}), got shape {yy.shape}")
@@ -201,20 +243,50 @@ def prepare_data(X, y, dt, plan, xname, yname):
             bad = np.flatnonzero((yy < 0) | (yy >= c))
             if bad.size:
                 raise label_error(yy, int(bad[0]), c, f"{yname} (the model has {c} outputs)")
-        return N.Data(x, np.ascontiguousarray(yy, dtype=np.int64), np.empty((0, 0), dt))
+        return N.Data(x, np.ascontiguousarray(yy, dtype=np.int64), np.empty((0, 0), dt),
+                      np.empty((0, 0), dt))
     if yy.shape[1] != c:
         raise ValueError(f"{yname} one-hot labels have shape {yy.shape}, expected ({n}, {c}) "
                          f"for a model with {c} outputs")
     if yy.dtype.kind not in "biuf":
         raise TypeError(f"{yname} must hold numbers, got dtype {yy.dtype}")
     labels = np.ascontiguousarray(np.argmax(yy, axis=1), dtype=np.int64)
-    return N.Data(x, labels, np.array(yy, dtype=dt, order="C"))
+    return N.Data(x, labels, np.array(yy, dtype=dt, order="C"), np.empty((0, 0), dt))
+
+
+def _prepare_targets(yy, dt, plan, n, c, xname, yname):
+    """Targets of the predictions' shape ``(n, c)``, as the model dtype, for
+    binary cross-entropy (integer labels 0 or 1, or float targets) and the
+    squared/absolute errors."""
+    kind = int(plan.head[N.H_KIND])
+    what = {N.LOSS_BCE: "binary cross-entropy", N.LOSS_MSE: "mean squared error",
+            N.LOSS_MAE: "mean absolute error"}[kind]
+    if yy.shape != (n, c):
+        hint = (" (one output per sample: reshape the targets with y.reshape(-1, 1), as the "
+                "book does)" if yy.ndim == 1 and c == 1 and yy.shape[0] == n else "")
+        raise ValueError(f"{yname} has shape {yy.shape}, but {what} compares it element by "
+                         f"element with the model's output of shape ({n}, {c}) for {xname} "
+                         f"of {n} samples{hint}")
+    if yy.dtype.kind not in "biuf" or (kind == N.LOSS_BCE and yy.dtype.kind == "b"):
+        raise TypeError(f"{yname} has dtype {yy.dtype}: {what} takes "
+                        + ("integer (0/1) or float targets, e.g. y.astype(np.uint8)"
+                           if kind == N.LOSS_BCE else "real-valued targets"))
+    if kind == N.LOSS_BCE and yy.dtype.kind in "iu" and yy.size:
+        bad = np.flatnonzero((yy.reshape(-1) != 0) & (yy.reshape(-1) != 1))
+        if bad.size:
+            where = tuple(int(i) for i in np.unravel_index(bad[0], yy.shape))
+            raise LabelError(f"{what}: {yname} holds {yy[where]!r} at index {where} (shape "
+                             f"{yy.shape}); integer labels must be 0 or 1 (float targets "
+                             f"may be any value)")
+    return np.array(yy, dtype=dt, order="C")
 
 
 def batch(data, lo, hi):
     """Rows ``lo:hi`` of ``data`` (views: row slices of C arrays stay C arrays)."""
     onehot = data.onehot[lo:hi] if data.onehot.shape[0] else data.onehot
-    return N.Data(data.x[lo:hi], data.labels[lo:hi], onehot)
+    targets = data.targets[lo:hi] if data.targets.shape[0] else data.targets
+    labels = data.labels[lo:hi] if data.labels.shape[0] else data.labels
+    return N.Data(data.x[lo:hi], labels, onehot, targets)
 
 
 def leave_attributes(plan, model, ws, bufs, x):

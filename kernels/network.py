@@ -33,11 +33,15 @@ import numpy as np
 
 from ._jit import kernel
 from .activations import relu_backward, relu_forward, softmax_backward, softmax_forward
-from .dense import dense_backward_into, dense_forward_act
+from .binary import bce_backward, bce_forward, sigmoid_backward, sigmoid_forward
+from .dense import _backward as dense_backward_reg_into
+from .dense import dense_forward_act
 from .dropout import dropout_backward, dropout_forward, dropout_relu_backward
 from .losses import (cce_dense_backward, cce_dense_forward, cce_sparse_backward,
                      cce_sparse_forward, softmax_cce_sparse_backward,
                      softmax_cce_sparse_forward)
+from .regression import mae_backward, mae_forward, mse_backward, mse_forward
+from .regularization import pairwise_sum
 
 # op codes
 OP_DENSE = 0
@@ -67,20 +71,38 @@ N_COLS = 11
 # loss heads
 LOSS_SOFTMAX_CCE = 0  # softmax fused with cross-entropy: the book's combined backward
 LOSS_CCE = 1          # cross-entropy on the last op's output
+LOSS_BCE = 2          # binary cross-entropy (chapter 16) on float targets ``Data.targets``
+LOSS_MSE = 3          # mean squared error (chapter 17) on ``Data.targets``
+LOSS_MAE = 4          # mean absolute error (chapter 17) on ``Data.targets``
 
 # head table: [loss kind, probabilities slot, classes]
 H_KIND = 0
 H_PROBS = 1
 H_CLASSES = 2
+H_ACC = 3     # the accuracy the head's predictions are scored with (ACC_*)
 
-Network = namedtuple("Network", "fused plain head params grads state1 state2")
+# accuracies (the book's predictions of the last activation, then its Accuracy class)
+ACC_CATEGORICAL = 0  # argmax of the output == the class index
+ACC_BINARY = 1       # (output > 0.5) == target, per output (sigmoid, binary=True)
+ACC_REGRESSION = 2   # |output - target| < precision (Accuracy_Regression)
+
+# the regularization table ``Network.reg``: a row per dense layer (the op's C_REG)
+R_KERNEL = 0   # 4 columns: (weight l1, 2 * weight l2, bias l1, 2 * bias l2), the backward's
+R_PENALTY = 4  # 4 columns: the strengths (weight l1, weight l2, bias l1, bias l2), the penalty's
+N_REG = 8
+
+# ``Network.head_f``: the head's float parameters
+HF_PRECISION = 0  # Accuracy_Regression's precision
+N_HEAD_F = 1
+
+Network = namedtuple("Network", "fused plain head params grads state1 state2 reg head_f")
 # rng_key/rng_pos: the MT19937 state words (uint32[624]) and position (int32[1])
 # that dropout draws from -- views of NumPy's global generator, advanced in
 # place, in a training run; empty (no draws) in evaluation and inference --
 # and op_consts: float64 per-op constants (a dropout op's kept fraction at
 # index C_PARAM)
 Workspace = namedtuple("Workspace", "acts dacts sample_losses rng_key rng_pos op_consts")
-Data = namedtuple("Data", "x labels onehot")
+Data = namedtuple("Data", "x labels onehot targets")
 
 
 @kernel
@@ -100,6 +122,17 @@ def weights_of(params, row):
 @kernel
 def input_of(x, acts, row):
     return x if row[C_IN] < 0 else slot(acts, x.shape[0], row[C_IN], row[C_WIN])
+
+
+@kernel
+def copy_into(src, dst):
+    """``dst[:, :] = src`` for two C arrays of one shape, as a loop: a slice
+    assignment compiles Numba's shape-mismatch message formatting, seconds of
+    cold compile."""
+    a = src.reshape(-1)
+    b = dst.reshape(-1)
+    for k in range(b.size):
+        b[k] = a[k]
 
 
 @kernel
@@ -131,21 +164,22 @@ def forward(ops, params, x, acts, ws):
                 ws.rng_pos[0] = dropout_forward(ws.rng_key, np.int64(ws.rng_pos[0]),
                                                 ws.op_consts[row[C_PARAM]], inp, mask, out)
             else:
-                # (a loop: a slice assignment would compile Numba's shape-mismatch
-                # message formatting, seconds of cold compile)
-                src = inp.reshape(-1)
-                dst = out.reshape(-1)
-                for k in range(dst.size):
-                    dst[k] = src[k]
+                copy_into(inp, out)
+        elif code == OP_SIGMOID:
+            sigmoid_forward(inp, out)
+        elif code == OP_LINEAR:
+            copy_into(inp, out)  # the identity (the per-op class hands on its input)
         else:
             softmax_forward(inp, out)
     return out
 
 
 @kernel
-def backward(ops, params, grads, x, acts, dacts):
+def backward(ops, params, grads, x, acts, dacts, reg):
     """Every op's backward, last to first, from the gradient already stored
-    in the last op's ``C_DOUT`` slot."""
+    in the last op's ``C_DOUT`` slot.  A dense op's L1/L2 terms (row
+    ``C_REG`` of ``reg``) are added by the dense kernel as it stores its
+    gradients, as the per-op layer's backward does."""
     n = x.shape[0]
     for i in range(ops.shape[0] - 1, -1, -1):
         row = ops[i]
@@ -156,9 +190,14 @@ def backward(ops, params, grads, x, acts, dacts):
         din = slot(dacts, n, row[C_DIN], row[C_WIN]) if want else inp
         code = row[C_CODE]
         if code == OP_DENSE or code == OP_DENSE_RELU:
-            w, _ = weights_of(params, row)
+            w, b = weights_of(params, row)
             dw, db = weights_of(grads, row)
-            dense_backward_into(inp, w, dout, dw, db, din, want, row[C_MASKED] != 0, inp)
+            # (every dense op has a row: zeros are no terms, the same kernel path
+            # as the unregularized per-op backward)
+            k = reg[row[C_REG]]
+            dense_backward_reg_into(inp, w, dout, dw, db, din, want, row[C_MASKED] != 0, inp,
+                                    b, (k[R_KERNEL], k[R_KERNEL + 1], k[R_KERNEL + 2],
+                                        k[R_KERNEL + 3]))
         elif not want:
             continue  # a first activation's input gradient: nothing reads it
         elif code == OP_RELU:
@@ -169,6 +208,10 @@ def backward(ops, params, grads, x, acts, dacts):
                 dropout_relu_backward(dout, mask, inp, din)
             else:
                 dropout_backward(dout, mask, din)
+        elif code == OP_SIGMOID:
+            sigmoid_backward(slot(acts, n, row[C_OUT], row[C_WOUT]), dout, din)
+        elif code == OP_LINEAR:
+            copy_into(dout, din)  # the book's dvalues.copy()
         else:
             softmax_backward(slot(acts, n, row[C_OUT], row[C_WOUT]), dout, din)
 
@@ -184,34 +227,78 @@ def _mean(values):
 
 
 @kernel
-def loss_forward(head, last, labels, onehot, probs, sample_losses):
+def exact_sum(values):
+    """``np.sum`` of losses, to the bit: NumPy's pairwise sum in the losses'
+    dtype.  (``pairwise_sum`` sums absolute values: with a negative loss --
+    soft BCE targets outside [0, 1] -- the sum is taken in order instead.)"""
+    t = values.dtype.type
+    for i in range(values.shape[0]):
+        if values[i] < 0.0:
+            total = t(0.0)
+            for j in range(values.shape[0]):
+                total += values[j]
+            return total
+    return pairwise_sum(values, False)
+
+
+@kernel
+def loss_forward(head, last, labels, onehot, probs, sample_losses, targets):
     """The mean loss of the last op's output ``last``, rounded to the model dtype.
 
     With ``LOSS_SOFTMAX_CCE`` the probabilities are written to ``probs``.
-    Returns ``(loss, bad)``: ``bad`` is -1, or the index of a label out of range.
+    ``LOSS_BCE``/``MSE``/``MAE`` compare ``last`` with the float ``targets``
+    of its shape.  Returns ``(loss, bad, total)``: ``bad`` is -1, or the index
+    of a label out of range; ``total`` what the batch adds to the book's
+    ``accumulated_sum`` (``np.sum`` of the losses, in the model dtype, for the
+    BCE/MSE/MAE heads, whose per-sample losses are at hand; the mean times
+    the rows, in float64, for the cross-entropy ones).
     """
     t = last.dtype.type
     dense_labels = onehot.shape[0] > 0
     losses = sample_losses[:last.shape[0]]
-    if head[H_KIND] == LOSS_SOFTMAX_CCE:
+    kind = head[H_KIND]
+    if kind >= LOSS_BCE:
+        if kind == LOSS_BCE:
+            bce_forward(last, targets, losses)
+        elif kind == LOSS_MSE:
+            mse_forward(last, targets, losses)
+        else:
+            mae_forward(last, targets, losses)
+        total = exact_sum(losses)
+        if losses.shape[0] == 0:
+            return t(np.nan), -1, np.float64(total)
+        # np.mean: the sum over the count, in the dtype
+        return total / t(losses.shape[0]), -1, np.float64(total)
+    n = np.float64(last.shape[0])
+    if kind == LOSS_SOFTMAX_CCE:
         if dense_labels:
             softmax_forward(last, probs)
             cce_dense_forward(probs, onehot, losses)
-            return t(_mean(losses)), -1
-        loss, bad = softmax_cce_sparse_forward(last, labels, probs)
-        return t(loss), bad
+            loss = t(_mean(losses))
+            return loss, -1, np.float64(loss) * n
+        mean, bad = softmax_cce_sparse_forward(last, labels, probs)
+        return t(mean), bad, np.float64(t(mean)) * n
     if dense_labels:
         cce_dense_forward(last, onehot, losses)
-        return t(_mean(losses)), -1
+        loss = t(_mean(losses))
+        return loss, -1, np.float64(loss) * n
     bad = cce_sparse_forward(last, labels, losses)
-    return t(_mean(losses)), bad
+    loss = t(_mean(losses))
+    return loss, bad, np.float64(loss) * n
 
 
 @kernel
-def loss_backward(head, last, labels, onehot, probs, dlast):
+def loss_backward(head, last, labels, onehot, probs, dlast, targets):
     """The gradient of the loss with respect to the last op's output, into ``dlast``."""
-    if head[H_KIND] == LOSS_SOFTMAX_CCE:
+    kind = head[H_KIND]
+    if kind == LOSS_SOFTMAX_CCE:
         softmax_cce_sparse_backward(probs, labels, dlast)
+    elif kind == LOSS_BCE:
+        bce_backward(last, targets, dlast)
+    elif kind == LOSS_MSE:
+        mse_backward(last, targets, dlast)
+    elif kind == LOSS_MAE:
+        mae_backward(last, targets, dlast)
     elif onehot.shape[0] > 0:
         cce_dense_backward(last, onehot, dlast)
     else:
@@ -222,6 +309,64 @@ def loss_backward(head, last, labels, onehot, probs, dlast):
 def predictions_of(head, last, probs):
     """What the model predicts from: the probabilities, or the last output."""
     return probs if head[H_KIND] == LOSS_SOFTMAX_CCE else last
+
+
+@kernel
+def head_accuracy(head, head_f, last, probs, labels, targets):
+    """``(accuracy, hits)`` of a batch: the book's ``accuracy.calculate`` and
+    what it adds to ``accumulated_sum`` (matches; the count adds rows).
+
+    Categorical: the argmax of the predictions against the class index.
+    Binary (a sigmoid's ``(output > 0.5) * 1 == y``) and regression
+    (``|output - y| < precision``, compared in float64 as NumPy promotes a
+    float64 precision; exact for a float32 one) are per output: the accuracy
+    is the mean over all of them, the hits their count."""
+    n = last.shape[0]
+    acc_kind = head[H_ACC]
+    if acc_kind == ACC_CATEGORICAL:
+        acc = accuracy(predictions_of(head, last, probs), labels)
+        return acc, acc * n
+    pf = last.reshape(-1)
+    yf = targets.reshape(-1)
+    hits = 0
+    if acc_kind == ACC_BINARY:
+        for i in range(pf.size):
+            hits += (1.0 if pf[i] > 0.5 else 0.0) == yf[i]
+    else:
+        t = last.dtype.type
+        precision = head_f[HF_PRECISION]
+        for i in range(pf.size):
+            hits += np.float64(abs(t(pf[i] - yf[i]))) < precision
+    if pf.size == 0:
+        return np.nan, 0.0
+    return hits / pf.size, float(hits)
+
+
+@kernel
+def penalty(ops, params, reg):
+    """The book's ``Loss.regularization_loss()`` over the dense ops: for each,
+    ``l1 * sum(|W|)``, ``l2 * sum(W * W)``, then the biases', each where its
+    strength is > 0, added up in the parameters' dtype in that order; the sums
+    are ``np.sum``'s to the bit (``regularization.pairwise_sum``)."""
+    t = params.dtype.type
+    total = t(0.0)
+    for i in range(ops.shape[0]):
+        row = ops[i]
+        if row[C_CODE] != OP_DENSE and row[C_CODE] != OP_DENSE_RELU:
+            continue
+        k = reg[row[C_REG]]
+        off, win, wout = row[C_PARAM], row[C_WIN], row[C_WOUT]
+        wf = params[off:off + win * wout]
+        bf = params[off + win * wout:off + (win + 1) * wout]
+        if k[R_PENALTY] > 0.0:
+            total += t(k[R_PENALTY]) * pairwise_sum(wf, False)
+        if k[R_PENALTY + 1] > 0.0:
+            total += t(k[R_PENALTY + 1]) * pairwise_sum(wf, True)
+        if k[R_PENALTY + 2] > 0.0:
+            total += t(k[R_PENALTY + 2]) * pairwise_sum(bf, False)
+        if k[R_PENALTY + 3] > 0.0:
+            total += t(k[R_PENALTY + 3]) * pairwise_sum(bf, True)
+    return total
 
 
 @kernel

@@ -17,8 +17,10 @@ from numba import prange
 
 from ._jit import kernel
 from .activations import softmax_forward
-from .network import (C_DOUT, H_CLASSES, H_KIND, H_PROBS, LOSS_SOFTMAX_CCE, Data, accuracy,
-                      backward, forward, loss_backward, loss_forward, predictions_of, slot)
+from .network import (C_DOUT, H_CLASSES, H_KIND, H_PROBS, LOSS_BCE, LOSS_SOFTMAX_CCE, R_PENALTY,
+                      Data,
+                      backward, forward, head_accuracy, loss_backward, loss_forward, penalty,
+                      slot)
 from .optimizers import (CHUNK, adagrad_rule, adam_rule, n_chunks, rmsprop_rule,
                          sgd_momentum_rule, sgd_rule)
 
@@ -108,12 +110,14 @@ def batch_of(data, step, batch_size):
     lo = step * batch_size
     hi = min(data.x.shape[0], lo + batch_size)
     onehot = data.onehot[lo:hi] if data.onehot.shape[0] > 0 else data.onehot
-    return Data(data.x[lo:hi], data.labels[lo:hi], onehot)
+    targets = data.targets[lo:hi] if data.targets.shape[0] > 0 else data.targets
+    labels = data.labels[lo:hi] if data.labels.shape[0] > 0 else data.labels
+    return Data(data.x[lo:hi], labels, onehot, targets)
 
 
 @kernel
 def train_steps(net, ws, data, opt_kind, hyper, lr_column, batch_size, first, count,
-                progress, hist_loss, hist_acc, hist_lr, sums):
+                progress, hist_loss, hist_acc, hist_lr, sums, hist_reg):
     """Run ``count`` training steps from step ``first`` (counted from the start of
     the run: step ``s`` trains on batch ``s % steps_per_epoch``), from the state
     in ``progress``.
@@ -127,6 +131,9 @@ def train_steps(net, ws, data, opt_kind, hyper, lr_column, batch_size, first, co
     accuracy (before its update) and the learning rate its update used;
     ``sums`` accumulates the book's per-epoch ``accumulated_sum``/``_count``
     of losses and accuracies (``[loss sum, rows, correct, rows]``).
+    ``hist_reg[c]`` receives the regularization loss of step ``c``'s forward
+    (the book's ``calculate(..., include_regularization=True)``: the
+    parameters before the update); ``hist_loss`` holds the data loss.
     ``progress`` is updated after every step; a label out of range stops the
     call before its step writes any parameter (``P_BAD_LABEL``).  All but the
     call's last step run the fused table; the last runs the plain one, so the
@@ -138,6 +145,10 @@ def train_steps(net, ws, data, opt_kind, hyper, lr_column, batch_size, first, co
     iteration = int(progress[P_ITERATION])
     n_rows = data.x.shape[0]
     per_epoch = max(1, (n_rows + batch_size - 1) // batch_size)
+    regularized = False
+    for r in range(net.reg.shape[0]):
+        for j in range(R_PENALTY, R_PENALTY + 4):
+            regularized |= net.reg[r, j] > 0.0
     # (the step is written out here, not in a helper: each level of calls costs
     # compile time, since LLVM optimizes every caller again with its callees linked in)
     for c in range(count):
@@ -147,15 +158,17 @@ def train_steps(net, ws, data, opt_kind, hyper, lr_column, batch_size, first, co
         ops = net.fused if c < count - 1 else net.plain
         probs = slot(ws.acts, n, net.head[H_PROBS], net.head[H_CLASSES])
         last = forward(ops, net.params, x, ws.acts, ws)
-        loss, bad = loss_forward(net.head, last, batch.labels, batch.onehot, probs,
-                                 ws.sample_losses)
+        loss, bad, total = loss_forward(net.head, last, batch.labels, batch.onehot, probs,
+                                        ws.sample_losses, batch.targets)
         if bad >= 0:
             progress[P_BAD_LABEL] = bad + (first + c) % per_epoch * batch_size
             return
-        acc = accuracy(predictions_of(net.head, last, probs), batch.labels)
+        reg_loss = penalty(ops, net.params, net.reg) if regularized else 0.0
+        acc, hits = head_accuracy(net.head, net.head_f, last, probs, batch.labels,
+                                  batch.targets)
         dlast = slot(ws.dacts, n, ops[ops.shape[0] - 1, C_DOUT], net.head[H_CLASSES])
-        loss_backward(net.head, last, batch.labels, batch.onehot, probs, dlast)
-        backward(ops, net.params, net.grads, x, ws.acts, ws.dacts)
+        loss_backward(net.head, last, batch.labels, batch.onehot, probs, dlast, batch.targets)
+        backward(ops, net.params, net.grads, x, ws.acts, ws.dacts, net.reg)
         if lr_column.size:
             lr_curr = lr_column[c]
         elif decay != 0.0:
@@ -163,9 +176,14 @@ def train_steps(net, ws, data, opt_kind, hyper, lr_column, batch_size, first, co
         hist_loss[c] = loss
         hist_acc[c] = acc
         hist_lr[c] = lr_curr
-        sums[0] += loss * n
+        hist_reg[c] = reg_loss
+        if net.head[H_KIND] >= LOSS_BCE:
+            # the book's accumulated_sum of np.sum's, added up in the model dtype
+            sums[0] = last.dtype.type(sums[0]) + last.dtype.type(total)
+        else:
+            sums[0] += loss * n
         sums[1] += n
-        sums[2] += acc * n
+        sums[2] += hits
         sums[3] += n
         optimizer_step(opt_kind, hyper, lr_curr, iteration, net)
         iteration += 1
@@ -176,15 +194,20 @@ def train_steps(net, ws, data, opt_kind, hyper, lr_column, batch_size, first, co
 
 @kernel
 def evaluate_batch(net, ws, data):
-    """One forward pass with loss and accuracy, no update: ``(loss, accuracy, bad_label)``."""
+    """One forward pass with loss and accuracy, no update: ``(total, hits, bad_label)``,
+    what the batch adds to the book's ``accumulated_sum`` of the loss (see
+    ``loss_forward``) and of the accuracy (matches; the accuracy times the
+    rows for the categorical one)."""
     x = data.x
     n = x.shape[0]
     last = forward(net.fused, net.params, x, ws.acts, ws)
     probs = slot(ws.acts, n, net.head[H_PROBS], net.head[H_CLASSES])
-    loss, bad = loss_forward(net.head, last, data.labels, data.onehot, probs, ws.sample_losses)
+    loss, bad, total = loss_forward(net.head, last, data.labels, data.onehot, probs,
+                                    ws.sample_losses, data.targets)
     if bad >= 0:
         return 0.0, 0.0, bad
-    return float(loss), accuracy(predictions_of(net.head, last, probs), data.labels), -1
+    _, hits = head_accuracy(net.head, net.head_f, last, probs, data.labels, data.targets)
+    return total, hits, -1
 
 
 @kernel

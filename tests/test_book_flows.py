@@ -111,6 +111,27 @@ def test_flow_prints_the_twins_lines_and_ends_with_its_parameters(flow):
                                rtol=1e-6, atol=1e-9)
 
 
+# every flow: the compiled loop runs each of their parts (L2, dropout, the heads)
+COMPILED = tuple(sorted(FLOWS))
+
+
+@pytest.mark.parametrize("flow", COMPILED)
+def test_flow_runs_on_the_compiled_loop(monkeypatch, flow):
+    """These flows are planned and train without the general path's loop."""
+    from fastnn import book_loop
+
+    def refuse(*a, **k):
+        raise AssertionError("the general path ran")
+    monkeypatch.setattr(book_loop, "train", refuse)
+    np.random.seed(0)
+    model, X, y = FLOWS[flow](fastnn)
+    model.finalize()
+    assert model._plan is not None
+    with contextlib.redirect_stdout(io.StringIO()):
+        model.train(X, y, epochs=1, batch_size=128, print_every=1, validation_data=(X, y))
+    assert model.optimizer.iterations > 0
+
+
 @pytest.mark.parametrize("writer, reader", [(fastnn, R), (R, fastnn)], ids=["fastnn-to-twin",
                                                                            "twin-to-fastnn"])
 def test_parameters_saved_by_one_load_into_the_other(tmp_path, writer, reader):

@@ -33,11 +33,13 @@ CHILD = textwrap.dedent("""
             np.random.seed(0)
             model, X, y = FLOWS[name](mod)
             model.finalize()
+            compiled = getattr(model, "_plan", None) is not None
             buf = io.StringIO()
             with contextlib.redirect_stdout(buf):
                 model.train(X, y, validation_data=(X, y), **train)
             params = [[w.tolist(), b.tolist(), str(w.dtype)] for w, b in model.get_parameters()]
-            out[name + "/" + label] = dict(lines=buf.getvalue().splitlines(), params=params)
+            out[name + "/" + label] = dict(lines=buf.getvalue().splitlines(), params=params,
+                                           compiled=compiled)
     print(json.dumps(out))
 """)
 
@@ -60,6 +62,8 @@ def runs():
 @pytest.mark.parametrize("flow", ["ch18-l2-dropout", "binary", "ch19-fashion-shaped"])
 def test_float32_flow_tracks_the_twin(runs, flow):
     fast, twin = runs[flow + "/fastnn"], runs[flow + "/twin"]
+    # fastnn's Model compiled every flow but the one with dropout (the general path)
+    assert fast["compiled"] == (flow != "ch18-l2-dropout")
     assert len(fast["lines"]) == len(twin["lines"]) > 5
     for a, b in zip(fast["lines"], twin["lines"]):
         assert NUMBER.sub("#", a) == NUMBER.sub("#", b), (a, b)  # same words, same order

@@ -75,6 +75,7 @@ def test_chapter19_lines_and_parameters_match_the_books_loop(capsys, name, batch
     X, y = seed_data()
     expected, ref_dense = book_loop(OPTIMIZERS[name], X, y, 3, batch_size, print_every)
     model, dense = make_model(OPTIMIZERS[name](fastnn))
+    assert model._plan is not None  # the compiled loop runs it
     history = model.train(X, y, epochs=3, batch_size=batch_size, print_every=print_every)
     assert capsys.readouterr().out.splitlines() == expected
     for a, b in zip(dense, ref_dense):
