@@ -110,8 +110,11 @@ CHILD = textwrap.dedent("""
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 def test_ctrl_c_stops_within_a_second_and_leaves_consistent_state():
     tests = os.path.dirname(os.path.abspath(__file__))
+    # SIGINT back to its default in the child: a shell without job control starts
+    # background commands with SIGINT ignored, and Python then keeps ignoring it
     proc = subprocess.Popen([sys.executable, "-c", CHILD.format(tests=tests)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         assert proc.stdout.readline().strip() == "ready", proc.stderr.read()
         time.sleep(1.0)
