@@ -91,7 +91,11 @@ def test_killed_worker_loses_no_run_and_writes_none_twice(client, tmp_path):
     lines = read_lines(out)
     keys = [sweep.record_key(r) for r in lines]
     assert len(keys) == len(set(keys)) == len(configs) * len(seeds)
-    assert {r["pid"] for r in lines} - set(pids.values()), "the runs in flight ran elsewhere"
+    # the victim really died with those runs assigned to it, so they ran again on a live
+    # worker: the survivor or the nanny's restarted process (either is right; which
+    # one depends on timing, and under load it is often the survivor)
+    with pytest.raises(ProcessLookupError):
+        os.kill(victim_pid, 0)
     expected = sweep.run(configs, seeds, epochs=epochs, serial=True, progress=False)
     assert results(records) == results(expected)
     client.wait_for_workers(2, timeout=60)  # the nanny restarted it, for the next tests
