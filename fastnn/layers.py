@@ -6,8 +6,9 @@ import numpy as np
 
 from ._arrays import F32, F64, as_array, compute_dtype, dot_dtype, kernel_array, require_2d, \
     result_dtype
+from ._blas_threads import call_with_blas_threads_for
 from .kernels import sealed
-from .kernels.dense import dense_backward, dense_forward
+from .kernels.dense import BLAS_MIN_MADDS, dense_backward, dense_forward
 
 REGULARIZERS = ("weight_regularizer_l1", "weight_regularizer_l2",
                 "bias_regularizer_l1", "bias_regularizer_l2")
@@ -132,8 +133,14 @@ class Layer_Dense:
             # Fast path: the sealed kernel's dispatcher checks dtypes and layout
             # (TypeError otherwise), the kernel checks shapes (False otherwise).
             try:
-                out = np.empty((inputs.shape[0], w.shape[1]), w.dtype)
-                if sealed.dense_forward(inputs, w, self.biases, out):
+                m = inputs.shape[0]
+                out = np.empty((m, w.shape[1]), w.dtype)
+                if m * w.size < BLAS_MIN_MADDS:
+                    ok = sealed.dense_forward(inputs, w, self.biases, out)
+                else:  # BLAS-sized: the thread policy's BLAS threads
+                    ok = call_with_blas_threads_for(m * w.size, sealed.dense_forward,
+                                                    inputs, w, self.biases, out)
+                if ok:
                     self.inputs = inputs
                     self.output = out
                     return
@@ -179,12 +186,24 @@ class Layer_Dense:
                 dbiases = np.empty((1, w.shape[1]), dt)
                 dinputs = np.empty(x.shape, dt)
                 reg = self._reg
+                madds = x.shape[0] * w.size
                 if reg is None:
-                    ok = sealed.dense_backward(x, w, dvalues, dweights, dbiases, dinputs)
+                    if madds < BLAS_MIN_MADDS:
+                        ok = sealed.dense_backward(x, w, dvalues, dweights, dbiases, dinputs)
+                    else:  # BLAS-sized, as in forward
+                        ok = call_with_blas_threads_for(madds, sealed.dense_backward, x, w,
+                                                        dvalues, dweights, dbiases, dinputs)
                 else:
                     c = reg.kernel_args.get(dt)
-                    ok = c is not None and sealed.dense_backward_reg(
-                        x, w, self.biases, dvalues, dweights, dbiases, dinputs, *c)
+                    if c is None:
+                        ok = False
+                    elif madds < BLAS_MIN_MADDS:
+                        ok = sealed.dense_backward_reg(x, w, self.biases, dvalues, dweights,
+                                                       dbiases, dinputs, *c)
+                    else:
+                        ok = call_with_blas_threads_for(
+                            madds, sealed.dense_backward_reg,
+                            x, w, self.biases, dvalues, dweights, dbiases, dinputs, *c)
                 if ok:
                     self.dweights = dweights
                     self.dbiases = dbiases
