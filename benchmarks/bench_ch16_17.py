@@ -25,10 +25,12 @@ epoch at least 4x the twin's, in both dtypes.
 Chapter 17's twin spends most of its epoch in three 1000x64x64 matrix
 products that no implementation can skip: its ``fastnn`` row also times, in
 the same alternation, the epoch's nine products alone (``ch17_products``:
-``np.dot`` into preallocated outputs, the twin's BLAS and thread count, the
-run's dtype) and records ``speedup_bound`` (twin epoch / products: the most
-any implementation could gain on this BLAS) and ``fastnn_pct_of_bound``
-(products / fastnn epoch).  Under ``nnfs.init()`` the twin's ``np.dot``
+``np.dot`` into preallocated outputs, the twin's BLAS, the run's dtype; at
+the twin's thread count and at one thread, the count fastnn's thread policy
+gives products of this size) and records ``speedup_bound`` (twin epoch /
+products: the most any implementation could gain on this BLAS) and
+``fastnn_pct_of_bound`` (products / fastnn epoch), with ``_one_thread``
+variants.  Under ``nnfs.init()`` the twin's ``np.dot``
 computes in float64 and returns float32; the bound is taken at float32, the
 dtype a float32 implementation computes in.
 """
@@ -202,6 +204,24 @@ def ch17_products(dtype, which="all"):
     return every
 
 
+def _one_blas_thread(fn):
+    """``fn`` run with every BLAS library limited to one thread (the libraries'
+    own get/set calls, ~1 us, not threadpoolctl's ~9 us context)."""
+    from threadpoolctl import ThreadpoolController
+    libs = ThreadpoolController().select(user_api="blas").lib_controllers
+
+    def limited():
+        before = [lib.get_num_threads() for lib in libs]
+        for lib in libs:
+            lib.set_num_threads(1)
+        try:
+            fn()
+        finally:
+            for lib, n in zip(libs, before):
+                lib.set_num_threads(n)
+    return limited
+
+
 @pytest.mark.parametrize("impl", ["fastnn", "reference"])
 @pytest.mark.parametrize("chapter", [16, 17])
 def bench_chapter_epoch(benchmark, chapter, dtype, impl):
@@ -218,14 +238,18 @@ def bench_chapter_epoch(benchmark, chapter, dtype, impl):
                 "reference": _loop(chapter, "fastnn.reference", dtype, regularized)}
         if chapter == 17:  # the products alone, timed in the same alternation
             pair["products"] = ch17_products(dtype)
-            pair["products_large_fastnn_blas"] = ch17_products(dtype, "large")
+            pair["products_one_thread"] = _one_blas_thread(ch17_products(dtype))
+            pair["products_large_fastnn_blas"] = _one_blas_thread(ch17_products(dtype, "large"))
         h2h = head_to_head(pair, rounds=15, calls=20, gap=0.05, warm=3)
         h2h["speedup"] = round(h2h["reference"] / h2h["fastnn"], 2)
         if chapter == 17:
             # the highest speed-up over the twin any implementation doing these
-            # products on this BLAS could reach, and how far fastnn is from it
-            h2h["speedup_bound"] = round(h2h["reference"] / h2h["products"], 2)
-            h2h["fastnn_pct_of_bound"] = round(100 * h2h["products"] / h2h["fastnn"], 1)
+            # products on this BLAS could reach (at the twin's thread count, and
+            # at the one thread fastnn's policy gives them), and fastnn's epoch
+            # as a share of that floor
+            for key, products in (("", "products"), ("_one_thread", "products_one_thread")):
+                h2h["speedup_bound" + key] = round(h2h["reference"] / h2h[products], 2)
+                h2h["fastnn_pct_of_bound" + key] = round(100 * h2h[products] / h2h["fastnn"], 1)
         extra["head_to_head"] = h2h
     op = f"chapter {chapter} epoch"
     run_benchmark(benchmark, fn, group=group_name("chapter epoch", op, SIZES[chapter], dtype),
