@@ -62,6 +62,18 @@ def _kernel_libs():
     return _kernel_blas_libs
 
 
+def dense_uses_blas(m, k, n, backward):
+    """Whether ``kernels.dense`` sends an (m, k) @ (k, n) layer's forward (or
+    backward) to BLAS: its routing, for the thread policy (keep in step with
+    ``dense_forward_act`` and ``_backward``).  The thin shapes never go there,
+    at any batch size (chapters 14-15's 2->64 and 64->3 layers)."""
+    if m * k * n < BLAS_MIN_MADDS:
+        return False
+    if backward:
+        return not ((n == 3 and k >= 3) or (k == 2 and n > 2))
+    return not ((n >= k and k <= 3) or (n == 3 and k > 3))
+
+
 def call_with_blas_threads_for(madds, fn, *args):
     """``fn(*args)`` (a dense kernel whose largest product has ``madds``
     multiply-adds) with the BLAS threads the policy gives that work.

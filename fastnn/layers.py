@@ -6,7 +6,7 @@ import numpy as np
 
 from ._arrays import F32, F64, as_array, compute_dtype, dot_dtype, kernel_array, require_2d, \
     result_dtype
-from ._blas_threads import call_with_blas_threads_for
+from ._blas_threads import call_with_blas_threads_for, dense_uses_blas
 from .kernels import sealed
 from .kernels.dense import BLAS_MIN_MADDS, dense_backward, dense_forward
 from .kernels.dense_mixed import dense_backward_n1_narrow
@@ -138,7 +138,7 @@ class Layer_Dense:
             try:
                 m = inputs.shape[0]
                 out = np.empty((m, w.shape[1]), w.dtype)
-                if m * w.size < BLAS_MIN_MADDS:
+                if m * w.size < BLAS_MIN_MADDS or not dense_uses_blas(m, *w.shape, False):
                     ok = sealed.dense_forward(inputs, w, self.biases, out)
                 else:  # BLAS-sized: the thread policy's BLAS threads
                     ok = call_with_blas_threads_for(m * w.size, sealed.dense_forward,
@@ -192,6 +192,8 @@ class Layer_Dense:
                 dinputs = np.empty(x.shape, dt)
                 reg = self._reg
                 madds = x.shape[0] * w.size
+                if madds >= BLAS_MIN_MADDS and not dense_uses_blas(x.shape[0], *w.shape, True):
+                    madds = 0  # a thin shape: loop routines at any batch, no BLAS threads
                 if reg is None:
                     if madds < BLAS_MIN_MADDS:
                         ok = sealed.dense_backward(x, w, dvalues, dweights, dbiases, dinputs)

@@ -71,3 +71,31 @@ def test_blas_sized_per_op_layer_matches_the_twin(two_threads, dtype):
     tol = dict(rtol=1e-4, atol=1e-3) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-10)
     for name in ("output", "dweights", "dbiases", "dinputs"):
         np.testing.assert_allclose(getattr(fast, name), getattr(ref, name), **tol, err_msg=name)
+
+
+@pytest.mark.parametrize("m,k,n,backward,expected", [
+    (200, 64, 1, False, False),       # below BLAS size
+    (3000, 2, 64, False, False),      # chapter 15's layers: thin, loop routines at any batch
+    (3000, 2, 64, True, False),
+    (3000, 64, 3, False, False),
+    (3000, 64, 3, True, False),
+    (1000, 64, 64, False, True),      # chapter 17's 64->64 layer
+    (1000, 64, 64, True, True),
+    (100_000, 1, 64, False, False),   # K = 1 forward: thin
+    (100_000, 1, 64, True, True),     # ... but its backward's products go to BLAS
+])
+def test_the_policy_follows_the_kernels_routing(m, k, n, backward, expected):
+    from fastnn._blas_threads import dense_uses_blas
+    assert dense_uses_blas(m, k, n, backward) is expected
+
+
+def test_thin_layers_do_not_touch_the_thread_count(two_threads, monkeypatch):
+    # chapter 15's 3000x2->64 layer: 384k multiply-adds, but no BLAS call
+    import fastnn._blas_threads as bt
+    calls = []
+    monkeypatch.setattr(bt, "_kernel_libs", lambda: calls.append(1) or [])
+    rng = np.random.default_rng(5)
+    layer = fastnn.Layer_Dense(2, 64)
+    layer.forward(rng.standard_normal((3000, 2)))
+    layer.backward(rng.standard_normal((3000, 64)))
+    assert not calls
