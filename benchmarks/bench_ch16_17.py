@@ -21,6 +21,18 @@ lines (``extra_info["script"]`` says which).  The ``fastnn`` row also times
 both loops alternately (``extra_info["head_to_head"]``), since separate rows
 run minutes apart on a machine whose speed drifts.  Target: each chapter's
 epoch at least 4x the twin's, in both dtypes.
+
+Chapter 17's twin spends most of its epoch in three 1000x64x64 matrix
+products that no implementation can skip: its ``fastnn`` row also times, in
+the same alternation, the epoch's nine products alone (``ch17_products``:
+``np.dot`` into preallocated outputs, the twin's BLAS, the run's dtype; at
+the twin's thread count and at one thread, the count fastnn's thread policy
+gives products of this size) and records ``speedup_bound`` (twin epoch /
+products: the most any implementation could gain on this BLAS) and
+``fastnn_pct_of_bound`` (products / fastnn epoch), with ``_one_thread``
+variants.  Under ``nnfs.init()`` the twin's ``np.dot``
+computes in float64 and returns float32; the bound is taken at float32, the
+dtype a float32 implementation computes in.
 """
 import importlib.util
 import pathlib
@@ -42,6 +54,7 @@ _spec.loader.exec_module(chapters)
 IMPLS = ["fastnn", "kernel", "reference"]
 CH16, CH17 = "ch16 200x1", "ch17 1000x1"
 EPOCH_TARGET = 4.0
+_NUMPY_DOT = np.dot  # NumPy's own, taken before any nnfs.init() replaces it
 
 
 def _ch16_data(dtype):
@@ -155,6 +168,60 @@ def _loop(chapter, mod, dtype, regularized):
     return chapters.EpochLoop(chapter, mod, init=dtype == "float32", regularized=regularized)
 
 
+def ch17_products(dtype, which="all"):
+    """One call: the matrix products of one chapter-17 epoch (1-64-64-1 on 1000
+    samples), each ``np.dot`` into a preallocated output -- the twin's products,
+    at the same BLAS and thread count, with nothing else.  ``which="large"``:
+    only dense2's three 1000x64x64 products, as fastnn's ``gemm_blas`` (the
+    routine its dense kernels call) computes them.
+
+    The epoch time of any implementation that does these products is at least
+    this; the twin's epoch over it is the highest speed-up over the twin any
+    implementation could reach on this BLAS."""
+    rng = np.random.default_rng(17)
+    r = lambda *shape: rng.standard_normal(shape).astype(dtype)  # noqa: E731
+    x, w1, w2, w3 = r(1000, 1), r(1, 64), r(64, 64), r(64, 1)
+    a1, a2, d1, d2, d3 = r(1000, 64), r(1000, 64), r(1000, 64), r(1000, 64), r(1000, 1)
+    if which == "large":
+        from fastnn.kernels.blas import gemm_blas
+        o1, o2, o3 = r(1000, 64), r(64, 64), r(1000, 64)
+
+        def large():
+            gemm_blas(a1, False, w2, False, o1, False)   # dense2 forward
+            gemm_blas(a1, True, d2, False, o2, False)    # dense2 dweights
+            gemm_blas(d2, False, w2, True, o3, False)    # dense2 dinputs
+        return large
+    products = [(x, w1), (a1, w2), (a2, w3),            # forward
+                (a2.T, d3), (d3, w3.T),                 # dense3 backward
+                (a1.T, d2), (d2, w2.T),                 # dense2 backward
+                (x.T, d1), (d1, w1.T)]                  # dense1 backward
+    outs = [np.empty((a.shape[0], b.shape[1]), dtype) for a, b in products]
+    dot = _NUMPY_DOT
+
+    def every():
+        for (a, b), o in zip(products, outs):
+            dot(a, b, out=o)
+    return every
+
+
+def _one_blas_thread(fn):
+    """``fn`` run with every BLAS library limited to one thread (the libraries'
+    own get/set calls, ~1 us, not threadpoolctl's ~9 us context)."""
+    from threadpoolctl import ThreadpoolController
+    libs = ThreadpoolController().select(user_api="blas").lib_controllers
+
+    def limited():
+        before = [lib.get_num_threads() for lib in libs]
+        for lib in libs:
+            lib.set_num_threads(1)
+        try:
+            fn()
+        finally:
+            for lib, n in zip(libs, before):
+                lib.set_num_threads(n)
+    return limited
+
+
 @pytest.mark.parametrize("impl", ["fastnn", "reference"])
 @pytest.mark.parametrize("chapter", [16, 17])
 def bench_chapter_epoch(benchmark, chapter, dtype, impl):
@@ -169,8 +236,20 @@ def bench_chapter_epoch(benchmark, chapter, dtype, impl):
         # both per-op loops alternately (fresh ones, so the timed loop's state is its own)
         pair = {"fastnn": _loop(chapter, "fastnn", dtype, regularized),
                 "reference": _loop(chapter, "fastnn.reference", dtype, regularized)}
+        if chapter == 17:  # the products alone, timed in the same alternation
+            pair["products"] = ch17_products(dtype)
+            pair["products_one_thread"] = _one_blas_thread(ch17_products(dtype))
+            pair["products_large_fastnn_blas"] = _one_blas_thread(ch17_products(dtype, "large"))
         h2h = head_to_head(pair, rounds=15, calls=20, gap=0.05, warm=3)
         h2h["speedup"] = round(h2h["reference"] / h2h["fastnn"], 2)
+        if chapter == 17:
+            # the highest speed-up over the twin any implementation doing these
+            # products on this BLAS could reach (at the twin's thread count, and
+            # at the one thread fastnn's policy gives them), and fastnn's epoch
+            # as a share of that floor
+            for key, products in (("", "products"), ("_one_thread", "products_one_thread")):
+                h2h["speedup_bound" + key] = round(h2h["reference"] / h2h[products], 2)
+                h2h["fastnn_pct_of_bound" + key] = round(100 * h2h[products] / h2h["fastnn"], 1)
         extra["head_to_head"] = h2h
     op = f"chapter {chapter} epoch"
     run_benchmark(benchmark, fn, group=group_name("chapter epoch", op, SIZES[chapter], dtype),

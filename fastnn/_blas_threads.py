@@ -43,3 +43,56 @@ def blas_threads_for(madds):
     if all(lib.num_threads == 1 for lib in controller.lib_controllers):
         return contextlib.nullcontext()
     return controller.limit(limits=1)
+
+
+# ------------------------------------------------------------- per-op layers
+
+# The BLAS libraries whose threads a per-op dense call limits: the one Numba's
+# kernels call (SciPy's, see kernels/blas.py) when it can be told apart from
+# NumPy's, else every BLAS library loaded.  None until first needed.
+_kernel_blas_libs = None
+
+
+def _kernel_libs():
+    global _kernel_blas_libs
+    if _kernel_blas_libs is None:
+        libs = list(_blas_controller().lib_controllers)
+        scipy_own = [lib for lib in libs if "scipy.libs" in lib.filepath.replace("\\", "/")]
+        _kernel_blas_libs = scipy_own or libs
+    return _kernel_blas_libs
+
+
+def dense_uses_blas(m, k, n, backward):
+    """Whether ``kernels.dense`` sends an (m, k) @ (k, n) layer's forward (or
+    backward) to BLAS: its routing, for the thread policy (keep in step with
+    ``dense_forward_act`` and ``_backward``).  The thin shapes never go there,
+    at any batch size (chapters 14-15's 2->64 and 64->3 layers)."""
+    if m * k * n < BLAS_MIN_MADDS:
+        return False
+    if backward:
+        return not ((n == 3 and k >= 3) or (k == 2 and n > 2))
+    return not ((n >= k and k <= 3) or (n == 3 and k > 3))
+
+
+def call_with_blas_threads_for(madds, fn, *args):
+    """``fn(*args)`` (a dense kernel whose largest product has ``madds``
+    multiply-adds) with the BLAS threads the policy gives that work.
+
+    For the per-op layers: ``blas_threads_for``'s threadpoolctl context costs
+    ~9 us a call, more than many of the products it guards, so the libraries'
+    own get/set functions are called directly (~1.5 us for the pair) and the
+    previous count restored.  A count the user already limited to 1 (e.g. by
+    ``threadpool_limits``) is left alone."""
+    if madds < BLAS_MIN_MADDS or madds >= BLAS_THREADS_MIN_MADDS:
+        return fn(*args)
+    changed = []
+    try:
+        for lib in _kernel_libs():
+            n = lib.get_num_threads()
+            if n is not None and n > 1:
+                lib.set_num_threads(1)
+                changed.append((lib, n))
+        return fn(*args)
+    finally:
+        for lib, n in changed:
+            lib.set_num_threads(n)

@@ -7,6 +7,8 @@ sample, as the book's ``y.reshape(-1, 1)`` gives them.  Any other shape is an
 error here (the book's NumPy code would broadcast ``(N,)`` against ``(N, 1)``
 to an ``(N, N)`` loss without a word).
 """
+import math
+
 import numpy as np
 
 from ._arrays import (F32, F64, LabelError, as_array, compute_dtype, kernel_array, require_2d,
@@ -63,6 +65,41 @@ class _ElementwiseLoss(Loss):
         losses = np.empty(p.shape[0], compute_dtype(dt))
         self._run(kernel, p, y, losses, y_true)
         return losses.astype(dt, copy=False)
+
+    def calculate(self, output, y, *, include_regularization=False):
+        # Fast path: the losses and their sum in one sealed call (a subclass
+        # with a forward of its own takes Loss.calculate, which calls it)
+        if type(output) is np.ndarray and type(y) is np.ndarray and y.shape == output.shape \
+                and type(self).forward is _ElementwiseLoss.forward:
+            dt = output.dtype
+            yt = y.dtype
+            try:  # as in forward
+                losses = np.empty(output.shape[0], dt)
+                if yt is dt:
+                    status, total = getattr(sealed, self._FORWARD + "_total")(
+                        output, y, losses.reshape(1, -1))
+                elif self._LABELS and (yt is _U8 or (yt is _I64 and dt is F64)):
+                    status, total = getattr(sealed, self._FORWARD + "_labels_total")(
+                        output, y.reshape(-1), losses.reshape(1, -1))
+                else:
+                    status = -2
+            except (TypeError, IndexError):
+                status = -2
+            if status >= 0:
+                raise self._label_error(y, status)
+            n = losses.size if status == -1 else 0
+            # (empty or non-finite: Loss.calculate, whose NumPy calls warn as the book's)
+            if n and math.isfinite(total):
+                # np.mean's value and type: the sum over the count in float64,
+                # rounded to the losses' dtype; np.sum's: the sum in it
+                t = dt.type
+                data_loss = t(total / n)
+                self.accumulated_sum = getattr(self, "accumulated_sum", 0) + t(total)
+                self.accumulated_count = getattr(self, "accumulated_count", 0) + n
+                if not include_regularization:
+                    return data_loss
+                return data_loss, self.regularization_loss()
+        return Loss.calculate(self, output, y, include_regularization=include_regularization)
 
     def backward(self, dvalues, y_true):
         if type(dvalues) is np.ndarray and type(y_true) is np.ndarray \

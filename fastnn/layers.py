@@ -6,8 +6,10 @@ import numpy as np
 
 from ._arrays import F32, F64, as_array, compute_dtype, dot_dtype, kernel_array, require_2d, \
     result_dtype
+from ._blas_threads import call_with_blas_threads_for, dense_uses_blas
 from .kernels import sealed
-from .kernels.dense import dense_backward, dense_forward
+from .kernels.dense import BLAS_MIN_MADDS, dense_backward, dense_forward
+from .kernels.dense_mixed import dense_backward_n1_narrow
 
 REGULARIZERS = ("weight_regularizer_l1", "weight_regularizer_l2",
                 "bias_regularizer_l1", "bias_regularizer_l2")
@@ -128,12 +130,20 @@ class Layer_Dense:
         # ``training`` is accepted for the book's chapter 18+ calls and, as in
         # the book, not used: a dense layer computes the same in both modes
         w = self.weights
-        if type(inputs) is np.ndarray:
+        # (a dtype mix fails in the sealed dispatcher only after ~4 us of its
+        # Python fallback: tested here first)
+        if type(inputs) is np.ndarray and inputs.dtype is w.dtype:
             # Fast path: the sealed kernel's dispatcher checks dtypes and layout
             # (TypeError otherwise), the kernel checks shapes (False otherwise).
             try:
-                out = np.empty((inputs.shape[0], w.shape[1]), w.dtype)
-                if sealed.dense_forward(inputs, w, self.biases, out):
+                m = inputs.shape[0]
+                out = np.empty((m, w.shape[1]), w.dtype)
+                if m * w.size < BLAS_MIN_MADDS or not dense_uses_blas(m, *w.shape, False):
+                    ok = sealed.dense_forward(inputs, w, self.biases, out)
+                else:  # BLAS-sized: the thread policy's BLAS threads
+                    ok = call_with_blas_threads_for(m * w.size, sealed.dense_forward,
+                                                    inputs, w, self.biases, out)
+                if ok:
                     self.inputs = inputs
                     self.output = out
                     return
@@ -171,20 +181,36 @@ class Layer_Dense:
 
     def backward(self, dvalues):
         w = self.weights
-        if type(dvalues) is np.ndarray:
+        dt = w.dtype
+        if type(dvalues) is np.ndarray and dvalues.dtype is dt:
             try:  # fast path, as in forward
                 x = self.inputs
-                dt = w.dtype
+                if x.dtype is not dt:
+                    raise TypeError
                 dweights = np.empty(w.shape, dt)
                 dbiases = np.empty((1, w.shape[1]), dt)
                 dinputs = np.empty(x.shape, dt)
                 reg = self._reg
+                madds = x.shape[0] * w.size
+                if madds >= BLAS_MIN_MADDS and not dense_uses_blas(x.shape[0], *w.shape, True):
+                    madds = 0  # a thin shape: loop routines at any batch, no BLAS threads
                 if reg is None:
-                    ok = sealed.dense_backward(x, w, dvalues, dweights, dbiases, dinputs)
+                    if madds < BLAS_MIN_MADDS:
+                        ok = sealed.dense_backward(x, w, dvalues, dweights, dbiases, dinputs)
+                    else:  # BLAS-sized, as in forward
+                        ok = call_with_blas_threads_for(madds, sealed.dense_backward, x, w,
+                                                        dvalues, dweights, dbiases, dinputs)
                 else:
                     c = reg.kernel_args.get(dt)
-                    ok = c is not None and sealed.dense_backward_reg(
-                        x, w, self.biases, dvalues, dweights, dbiases, dinputs, *c)
+                    if c is None:
+                        ok = False
+                    elif madds < BLAS_MIN_MADDS:
+                        ok = sealed.dense_backward_reg(x, w, self.biases, dvalues, dweights,
+                                                       dbiases, dinputs, *c)
+                    else:
+                        ok = call_with_blas_threads_for(
+                            madds, sealed.dense_backward_reg,
+                            x, w, self.biases, dvalues, dweights, dbiases, dinputs, *c)
                 if ok:
                     self.dweights = dweights
                     self.dbiases = dbiases
@@ -224,12 +250,24 @@ class Layer_Dense:
             raise ValueError(f"dvalues have shape {d.shape}, expected {expected} "
                              f"(inputs {x.shape} @ weights {w.shape})")
         ct = compute_dtype(result_dtype("dense backward", x, w, d))
+        # each result takes the dtype the reference's expression would give
+        dinputs_dt = dot_dtype(d, w)
         dweights = np.empty(w.shape, ct)
         dbiases = np.empty((1, w.shape[1]), ct)
-        dinputs = np.empty(x.shape, ct)
-        dense_backward(kernel_array(x, ct), kernel_array(w, ct), kernel_array(d, ct),
-                       dweights, dbiases, dinputs)
-        # each result takes the dtype the reference's expression would give
+        if (ct == F64 and x.dtype == F32 and d.dtype == F64 and d.flags.c_contiguous
+                and x.flags.c_contiguous and dinputs_dt in (F32, F64)):
+            # one output, float32 inputs, float64 gradient (chapter 17's last layer
+            # after nnfs.init()): x read and dinputs stored as they are
+            dinputs = np.empty(x.shape, dinputs_dt)
+            if not dense_backward_n1_narrow(x, kernel_array(w, ct), d, dweights, dbiases,
+                                            dinputs):
+                dinputs = None
+        else:
+            dinputs = None
+        if dinputs is None:
+            dinputs = np.empty(x.shape, ct)
+            dense_backward(kernel_array(x, ct), kernel_array(w, ct), kernel_array(d, ct),
+                           dweights, dbiases, dinputs)
         return (dweights.astype(dot_dtype(x, d), copy=False),
                 dbiases.astype(np.sum(d[:0], axis=0).dtype, copy=False),  # ints sum as ints
-                dinputs.astype(dot_dtype(d, w), copy=False))
+                dinputs.astype(dinputs_dt, copy=False))

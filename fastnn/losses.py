@@ -1,4 +1,6 @@
 """Categorical cross-entropy, alone and fused with softmax, in both spellings."""
+import math
+
 import numpy as np
 
 from ._arrays import (F32, F64, as_array, check_labels, compute_dtype, kernel_array,
@@ -45,8 +47,8 @@ class Loss:
         """The mean loss (and the regularization loss if asked); from chapter
         19 on it also adds to the pass's ``accumulated_sum``/``_count``."""
         sample_losses = self.forward(output, y)
-        data_loss = np.mean(sample_losses)
-        self.accumulated_sum = getattr(self, "accumulated_sum", 0) + np.sum(sample_losses)
+        data_loss, total = _mean_and_sum(sample_losses)
+        self.accumulated_sum = getattr(self, "accumulated_sum", 0) + total
         self.accumulated_count = getattr(self, "accumulated_count", 0) + len(sample_losses)
         if not include_regularization:
             return data_loss
@@ -62,6 +64,25 @@ class Loss:
     def new_pass(self):
         self.accumulated_sum = 0
         self.accumulated_count = 0
+
+
+def _mean_and_sum(losses):
+    """``(np.mean(losses), np.sum(losses))``, the same values and types.
+
+    Both are one pairwise sum (``np.mean`` divides it by the count), so for a
+    1-D float32/float64 array one kernel call gives the sum and the mean
+    follows as ``np.mean`` computes it: the sum over the count in float64,
+    rounded to the array's dtype.  Empty arrays and non-finite sums go to
+    NumPy, which warns about them as the reference's calls do."""
+    if type(losses) is np.ndarray:
+        try:
+            s = sealed.pairwise_total(losses)
+        except TypeError:   # not a 1-D float32/float64 C array
+            s = None
+        if s is not None and math.isfinite(s) and losses.size:
+            t = losses.dtype.type
+            return t(s / losses.size), t(s)
+    return np.mean(losses), np.sum(losses)
 
 
 def _penalty(layer, regularization_loss):

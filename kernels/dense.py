@@ -17,6 +17,7 @@ import numpy as np
 from ._jit import kernel
 
 from .blas import gemm_blas
+from .dense_n1 import backward_n1, forward_n1
 from .dense_small import backward_k2, backward_n3
 from .gemm import (_transpose, _zeros, gemm_nn, gemm_nn_small_k, gemm_nt, gemm_tn,
                    relu_inplace, relu_mask_inplace)
@@ -48,6 +49,9 @@ def dense_forward_act(x, w, b, out, relu):
             for j in range(n):
                 out[i, j] = b[0, j]
         gemm_blas(x, False, w, False, out, True)
+    elif n == 1:                    # one output (chapters 16-17): ReLU fused in
+        forward_n1(x, w, b, out, relu)
+        return
     elif n >= k:
         gemm_nn(x, w, b[0], out)
     else:
@@ -162,6 +166,8 @@ def _backward(x, w, dvalues, dweights, dbiases, dinputs, want_dinputs, masked, m
         return
     if k == 2 and n > 2:
         backward_k2(x, w, dvalues, dweights, dbiases, dinputs, want_dinputs, b, reg)
+    elif small and n == 1:
+        backward_n1(x, w, dvalues, dweights, dbiases, dinputs, want_dinputs, b, reg)
     elif small and k < n:
         _backward_thin_input(x, w, dvalues, dweights, dbiases, dinputs, want_dinputs, b, reg)
     else:

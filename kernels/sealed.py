@@ -10,7 +10,8 @@ import importlib
 
 from ._jit import sealed
 
-# name: (module, argument kinds); see _jit.sealed
+# name: (module, argument kinds[, number of dimensions of the arrays, 2 if not given]);
+# see _jit.sealed
 _KINDS = {
     "dense_forward": ("dense", "aaaa"),
     "dense_backward": ("dense", "aaaaaa"),
@@ -36,15 +37,21 @@ _KINDS = {
     "adam_update": ("optimizers", "aaaaaaaaffffff"),
     "dense_backward_reg": ("dense", "aaaaaaaffff"),
     "regularization_sums": ("regularization", "aaaffff"),
+    # Loss.calculate: the per-sample losses, 1-D; the losses' forward and their sum
+    "pairwise_total": ("reduction", "a", 1),
+    "bce_forward_total": ("loss_totals", "aaa"),
+    "bce_forward_labels_total": ("loss_totals", "ala"),
+    "mse_forward_total": ("loss_totals", "aaa"),
+    "mae_forward_total": ("loss_totals", "aaa"),
 }
 
 
 def __getattr__(name):
     try:
-        module, kinds = _KINDS[name]
+        module, kinds, *ndim = _KINDS[name]
     except KeyError:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
     kernel = getattr(importlib.import_module(f"{__package__}.{module}"), name)
-    dispatcher = sealed(kernel, kinds)
+    dispatcher = sealed(kernel, kinds, *ndim)
     globals()[name] = dispatcher  # later lookups are plain module attributes
     return dispatcher

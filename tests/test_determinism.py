@@ -162,7 +162,8 @@ def _loss(a):
 
 
 CASES = []
-for _shape in [(300, 2, 64), (300, 64, 3), (23, 2, 64), (21, 3, 64), (37, 64, 3), (33, 64, 64)]:
+for _shape in [(300, 2, 64), (300, 64, 3), (23, 2, 64), (21, 3, 64), (37, 64, 3), (33, 64, 64),
+               (200, 64, 1), (23, 5, 1)]:
     for _kind in ("forward", "forward+relu", "backward", "backward+mask", "backward-no-dinputs"):
         CASES.append((_kind, _shape))
 CASES += [("loss", (300, 3, 3)), ("loss", (37, 10, 10))]

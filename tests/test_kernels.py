@@ -73,6 +73,9 @@ def check_dense_forward(m, k, n, dtype, seed, poison=None):
 @example(m=300, k=2, n=64, dtype=np.float32, seed=0)
 @example(m=300, k=64, n=3, dtype=np.float64, seed=0)
 @example(m=1, k=1, n=1, dtype=np.float32, seed=0)
+@example(m=200, k=64, n=1, dtype=np.float64, seed=0)   # chapter 16's output layer
+@example(m=1000, k=64, n=1, dtype=np.float32, seed=0)  # chapter 17's
+@example(m=23, k=5, n=1, dtype=np.float64, seed=0)
 def test_dense_forward(m, k, n, dtype, seed):
     check_dense_forward(m, k, n, dtype, seed)
 
@@ -112,6 +115,9 @@ def check_dense_backward(m, k, n, dtype, seed, poison=None):
 @example(m=300, k=2, n=64, dtype=np.float32, seed=0)
 @example(m=300, k=64, n=3, dtype=np.float64, seed=0)
 @example(m=1, k=1, n=1, dtype=np.float64, seed=0)
+@example(m=200, k=64, n=1, dtype=np.float64, seed=0)   # chapter 16's output layer
+@example(m=1000, k=64, n=1, dtype=np.float32, seed=0)  # chapter 17's
+@example(m=23, k=5, n=1, dtype=np.float32, seed=0)
 def test_dense_backward(m, k, n, dtype, seed):
     check_dense_backward(m, k, n, dtype, seed)
 
