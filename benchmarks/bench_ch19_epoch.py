@@ -7,7 +7,9 @@ data set can be downloaded here, and the timing depends only on the shapes),
 
 Rows, one group:
 
-* ``fastnn``: ``fastnn.Model.train(X, y, epochs=1, batch_size=128, print_every=None)``;
+* ``fastnn``: ``fastnn.Model.train(X, y, epochs=1, batch_size=128, print_every=None)``
+  (its BLAS thread policy: one thread for products of this size), and the same with
+  ``fastnn.set_blas_thread_policy(0)`` (BLAS's own thread count);
 * ``reference``: the twin's book ``Model`` (``fastnn.reference.Model``, the book's
   ``Ch22_Final.py`` code) on the twin's classes, the same call;
 * ``torch``: PyTorch eager when importable (nn.Linear/ReLU, ``F.cross_entropy``,
@@ -82,6 +84,20 @@ def bench_ch19_epoch(benchmark, data, impl):
     _epoch(model, X[:1024], y[:1024])  # compile (or load from the cache)
     _record(benchmark, impl)
     benchmark.pedantic(_epoch, args=(model, X, y), rounds=3, iterations=1)
+
+
+def bench_ch19_epoch_fastnn_blas_threads(benchmark, data):
+    """fastnn with ``set_blas_thread_policy(0)``: BLAS keeps its own thread count (all
+    cores) instead of the default policy's one thread for products of this size."""
+    X, y = data
+    model = _model(fastnn)
+    previous = fastnn.set_blas_thread_policy(0)
+    try:
+        _epoch(model, X[:1024], y[:1024])
+        _record(benchmark, "fastnn, BLAS's own threads")
+        benchmark.pedantic(_epoch, args=(model, X, y), rounds=3, iterations=1)
+    finally:
+        fastnn.set_blas_thread_policy(previous)
 
 
 @pytest.mark.parametrize("threads", [1, 2])

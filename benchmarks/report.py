@@ -358,10 +358,21 @@ def _ch19_note(r):
     if torch1 and tf:
         notes.append(f"torch eager (1 thread) {fmt_time(torch1['t'])}: fastnn "
                      f"{fmt_ratio(torch1['t'] / tf)} faster")
-    limits = [v["t"] for k, v in rows.items() if k.startswith("gemm limit")]
-    if limits and tf:
-        notes.append(f"its matrix products alone {fmt_time(min(limits))}: fastnn at "
-                     f"{fmt_frac(min(limits) / tf)} of that limit")
+    gemm = {k: v["t"] for k, v in rows.items() if k.startswith("gemm limit")}
+    gemm1 = next((t for k, t in gemm.items() if k.startswith("gemm limit, 1 ")), None)
+    if gemm1 and tf:
+        notes.append(f"its matrix products alone at 1 BLAS thread {fmt_time(gemm1)}: fastnn at "
+                     f"{fmt_frac(gemm1 / tf)} of that limit")
+    own = rows.get("fastnn, BLAS's own threads")
+    gemm2 = next((t for k, t in gemm.items() if k.startswith("gemm limit, 2 ")), None)
+    torch2 = rows.get("torch, 2 threads")
+    if own:
+        s = f"with `set_blas_thread_policy(0)` {fmt_time(own['t'])}"
+        if gemm2:
+            s += f", {fmt_frac(gemm2 / own['t'])} of the products at 2 threads ({fmt_time(gemm2)})"
+        if torch2:
+            s += f", {fmt_ratio(torch2['t'] / own['t'])} faster than torch at 2 threads"
+        notes.append(s)
     return "; ".join(notes)
 
 

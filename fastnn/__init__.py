@@ -62,3 +62,8 @@ __all__ += [
     "Loss_MeanSquaredError", "Loss_MeanAbsoluteError", "Sigmoid", "BinaryCrossEntropyLoss",
     "Accuracy", "Accuracy_Regression",
 ]
+
+# the BLAS thread policy (see fastnn/_blas_threads.py)
+from ._blas_threads import set_blas_thread_policy  # noqa: E402
+
+__all__ += ["set_blas_thread_policy"]

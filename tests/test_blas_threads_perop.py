@@ -99,3 +99,25 @@ def test_thin_layers_do_not_touch_the_thread_count(two_threads, monkeypatch):
     layer.forward(rng.standard_normal((3000, 2)))
     layer.backward(rng.standard_normal((3000, 64)))
     assert not calls
+
+
+def test_the_policy_threshold_can_be_moved_and_is_checked(two_threads):
+    """``set_blas_thread_policy(0)``: BLAS keeps its own count (the per-op layers and
+    ``Model`` alike); the default again limits policy-sized work to one thread."""
+    from fastnn import _blas_threads as B
+    before = counts()
+    previous = fastnn.set_blas_thread_policy(0)
+    try:
+        assert previous == B.DEFAULT_BLAS_THREADS_MIN_MADDS
+        assert call_with_blas_threads_for(BLAS_MIN_MADDS, counts) == before
+        with B.blas_threads_for(BLAS_MIN_MADDS):
+            assert counts() == before
+    finally:
+        assert fastnn.set_blas_thread_policy() == 0
+    assert call_with_blas_threads_for(BLAS_MIN_MADDS, counts) == [1] * len(before)
+    with B.blas_threads_for(BLAS_MIN_MADDS):
+        assert counts() == [1] * len(before)
+    for bad, error in ((-1, ValueError), (2.5, TypeError), ("0", TypeError), (True, TypeError)):
+        with pytest.raises(error, match="min_madds"):
+            fastnn.set_blas_thread_policy(bad)
+    assert B.BLAS_THREADS_MIN_MADDS == B.DEFAULT_BLAS_THREADS_MIN_MADDS
