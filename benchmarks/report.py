@@ -113,6 +113,10 @@ def _pick(rows, impl):
     if impl in rows:
         return rows[impl]
     cands = [k for k in rows if k.startswith(impl) and k != "kernel"]
+    if not cands and impl == "reference":  # some groups call the twin by that name
+        cands = [k for k in rows if k.startswith("twin")]
+    if len(cands) > 1 and f"{impl} Model.train" in cands:  # beside fastnn's general path
+        return rows[f"{impl} Model.train"]
     return rows[cands[0]] if len(cands) == 1 else None
 
 
@@ -150,7 +154,7 @@ def main_rows(groups):
             tt = _t(rows, torch_impl) if torch_impl else None
             ei = (_pick(rows, "fastnn") or {}).get("extra_info", {})
             f_impl = next((k for k in rows if k.startswith("fastnn")), "fastnn")
-            r_impl = next((k for k in rows if k.startswith("reference")), "reference")
+            r_impl = next((k for k in rows if k.startswith(("reference", "twin"))), "reference")
             if (f_impl, r_impl) != ("fastnn", "reference"):
                 op = f"{op} [{f_impl} vs {r_impl}]"
             per = ei.get("epochs_per_call")
@@ -339,8 +343,11 @@ def _headline_name(r):
     section, op = r["section"], r["operation"]
     if section == "epoch" and "Adam" in op:
         return "seed epoch, the notebook's per-op loop (Adam)"
-    if section == "model":
+    if section == "model" and op.startswith("seed epoch"):
         return "seed epoch, `Model.train` (Adam)"
+    if section == "model":
+        return (op.split(" [")[0].replace("Model.train ", "").replace(" epoch x100", "")
+                + ", `Model.train`")
     if section in ("chapter", "chapter epoch") and "thread" not in op:
         return f"{op.split(' epoch')[0]}, the book's per-op loop"
     if section.startswith("model ") or section == "book model":
