@@ -41,7 +41,7 @@ from .losses import (cce_dense_backward, cce_dense_forward, cce_sparse_backward,
                      cce_sparse_forward, softmax_cce_sparse_backward,
                      softmax_cce_sparse_forward)
 from .regression import mae_backward, mae_forward, mse_backward, mse_forward
-from .regularization import pairwise_sum
+from .reduction import TERM_ABS, TERM_SQUARE, TERM_VALUE, pairwise_sum
 
 # op codes
 OP_DENSE = 0
@@ -228,17 +228,8 @@ def _mean(values):
 
 @kernel
 def exact_sum(values):
-    """``np.sum`` of losses, to the bit: NumPy's pairwise sum in the losses'
-    dtype.  (``pairwise_sum`` sums absolute values: with a negative loss --
-    soft BCE targets outside [0, 1] -- the sum is taken in order instead.)"""
-    t = values.dtype.type
-    for i in range(values.shape[0]):
-        if values[i] < 0.0:
-            total = t(0.0)
-            for j in range(values.shape[0]):
-                total += values[j]
-            return total
-    return pairwise_sum(values, False)
+    """``np.sum`` of losses, to the bit: NumPy's pairwise sum in the losses' dtype."""
+    return pairwise_sum(values, TERM_VALUE)
 
 
 @kernel
@@ -347,7 +338,7 @@ def penalty(ops, params, reg):
     """The book's ``Loss.regularization_loss()`` over the dense ops: for each,
     ``l1 * sum(|W|)``, ``l2 * sum(W * W)``, then the biases', each where its
     strength is > 0, added up in the parameters' dtype in that order; the sums
-    are ``np.sum``'s to the bit (``regularization.pairwise_sum``)."""
+    are ``np.sum``'s to the bit (``reduction.pairwise_sum``)."""
     t = params.dtype.type
     total = t(0.0)
     for i in range(ops.shape[0]):
@@ -359,13 +350,13 @@ def penalty(ops, params, reg):
         wf = params[off:off + win * wout]
         bf = params[off + win * wout:off + (win + 1) * wout]
         if k[R_PENALTY] > 0.0:
-            total += t(k[R_PENALTY]) * pairwise_sum(wf, False)
+            total += t(k[R_PENALTY]) * pairwise_sum(wf, TERM_ABS)
         if k[R_PENALTY + 1] > 0.0:
-            total += t(k[R_PENALTY + 1]) * pairwise_sum(wf, True)
+            total += t(k[R_PENALTY + 1]) * pairwise_sum(wf, TERM_SQUARE)
         if k[R_PENALTY + 2] > 0.0:
-            total += t(k[R_PENALTY + 2]) * pairwise_sum(bf, False)
+            total += t(k[R_PENALTY + 2]) * pairwise_sum(bf, TERM_ABS)
         if k[R_PENALTY + 3] > 0.0:
-            total += t(k[R_PENALTY + 3]) * pairwise_sum(bf, True)
+            total += t(k[R_PENALTY + 3]) * pairwise_sum(bf, TERM_SQUARE)
     return total
 
 

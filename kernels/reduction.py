@@ -1,4 +1,4 @@
-"""``np.sum`` of a flat float array, to the bit, for ``Loss.calculate``.
+"""``np.sum`` of a flat float array (or of its absolute values or squares), to the bit.
 
 ``Loss.calculate`` takes ``np.mean`` and ``np.sum`` of the per-sample losses
 (the book's data loss and chapter 19's running sum).  Both are the same
@@ -21,32 +21,49 @@ import numpy as np
 from ._jit import kernel
 
 
+# what is summed: the values, their absolute values (L1 penalty) or squares (L2)
+TERM_VALUE = 0
+TERM_ABS = 1
+TERM_SQUARE = 2
+
+
 @kernel
-def _leaf_sum(a, lo, n):
+def _term(v, term):
+    if term == TERM_SQUARE:
+        return v * v
+    if term == TERM_ABS:
+        return abs(v)
+    return v
+
+
+@kernel
+def _leaf_sum(a, lo, n, term):
     """NumPy's ``pairwise_sum`` on at most 128 terms ``a[lo:lo + n]``."""
     if n < 8:
         res = a.dtype.type(0.0)
         for i in range(lo, lo + n):
-            res += a[i]
+            res += _term(a[i], term)
         return res
-    r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
-    r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
+    r0, r1 = _term(a[lo], term), _term(a[lo + 1], term)
+    r2, r3 = _term(a[lo + 2], term), _term(a[lo + 3], term)
+    r4, r5 = _term(a[lo + 4], term), _term(a[lo + 5], term)
+    r6, r7 = _term(a[lo + 6], term), _term(a[lo + 7], term)
     i = 8
     end = n - n % 8
     while i < end:
         p = lo + i
-        r0 += a[p]
-        r1 += a[p + 1]
-        r2 += a[p + 2]
-        r3 += a[p + 3]
-        r4 += a[p + 4]
-        r5 += a[p + 5]
-        r6 += a[p + 6]
-        r7 += a[p + 7]
+        r0 += _term(a[p], term)
+        r1 += _term(a[p + 1], term)
+        r2 += _term(a[p + 2], term)
+        r3 += _term(a[p + 3], term)
+        r4 += _term(a[p + 4], term)
+        r5 += _term(a[p + 5], term)
+        r6 += _term(a[p + 6], term)
+        r7 += _term(a[p + 7], term)
         i += 8
     res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
     while i < n:
-        res += a[lo + i]
+        res += _term(a[lo + i], term)
         i += 1
     return res
 
@@ -54,14 +71,23 @@ def _leaf_sum(a, lo, n):
 @kernel
 def pairwise_total(a):
     """``np.sum(a)`` for a 1-D C-contiguous float32/float64 array, in its order
-    and dtype (returned as a float holding that value exactly).
+    and dtype (returned as a float holding that value exactly)."""
+    return pairwise_sum(a, TERM_VALUE)
 
-    The recursion runs on explicit stacks (as ``regularization.pairwise_sum``:
-    a recursive kernel loaded from Numba's on-disk cache crashed)."""
+
+@kernel
+def pairwise_sum(a, term):
+    """``np.sum`` of ``a``'s values (``TERM_VALUE``), of ``np.abs(a)``
+    (``TERM_ABS``) or of ``a * a`` (``TERM_SQUARE``), for a flat C-contiguous
+    float array, in NumPy's order and in ``a``'s dtype: the data loss, its
+    running sum and the L1/L2 penalties all come from here.
+
+    The recursion runs on explicit stacks: a recursive kernel loaded from
+    Numba's on-disk cache crashed the process (measured, Numba 0.61)."""
     n = a.size
     zero = a.dtype.type(0.0)
     if n <= 128:
-        return zero + _leaf_sum(a, 0, n)   # NumPy adds the sum to the identity 0
+        return zero + _leaf_sum(a, 0, n, term)   # NumPy adds the sum to the identity 0
     # each split at least halves the length: 128 frames cover any size
     f_lo = np.empty(128, np.int64)
     f_n = np.empty(128, np.int64)
@@ -81,7 +107,7 @@ def pairwise_total(a):
             vp -= 1
             sp -= 1
         elif m <= 128:
-            vals[vp] = _leaf_sum(a, lo, m)
+            vals[vp] = _leaf_sum(a, lo, m, term)
             vp += 1
             sp -= 1
         else:
