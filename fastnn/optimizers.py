@@ -32,6 +32,25 @@ def _run_general(kernel, arrays, n_weight_arrays, hyper):
             orig[...] = new
 
 
+def _promote_state(layer, arrays, weight_state, bias_state, update_dtypes):
+    """The book assigns its optimizer state (``layer.bias_momentums = beta_1 *
+    layer.bias_momentums + (1 - beta_1) * layer.dbiases``): a state array whose
+    update NumPy computes in a wider dtype (float32 state, float64 gradients)
+    becomes a new array of that dtype, while the parameters' ``+=`` keeps
+    theirs.  Such state is replaced on the layer (and in ``arrays``) by a
+    promoted copy before the update, which then runs on it."""
+    n_w = len(weight_state)
+    for first, names in ((0, weight_state), (2 + n_w, bias_state)):
+        param, grad = arrays[first], arrays[first + 1]
+        states = arrays[first + 2:first + 2 + len(names)]
+        wanted = update_dtypes(param.dtype, grad.dtype, [a.dtype for a in states])[1:]
+        for k, (name, state, dt) in enumerate(zip(names, states, wanted)):
+            if np.dtype(dt) != state.dtype and np.can_cast(state.dtype, dt, "safe"):
+                promoted = state.astype(dt)
+                setattr(layer, name, promoted)
+                arrays[first + 2 + k] = promoted
+
+
 # The scalar types real_number accepts, looked up by type alone: a value of
 # another type (a 0-d array, or something real_number refuses) goes through
 # check_hyper, so the hooks accept exactly what check_hyper accepts.
@@ -102,6 +121,7 @@ class _Optimizer:
 
     def _update(self, layer, kernel, weight_state, bias_state, hyper, update_dtypes):
         arrays = update_arrays(layer, weight_state, bias_state, update_dtypes)
+        _promote_state(layer, arrays, weight_state, bias_state, update_dtypes)
         _run_general(kernel, arrays, 2 + len(weight_state), hyper)
 
     def update_params(self, layer):

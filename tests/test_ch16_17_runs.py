@@ -53,11 +53,10 @@ VARIANTS = [pytest.param(True, marks=NEEDS_REGULARIZERS, id="as-the-book"),
             pytest.param(False, id="without-regularization")]
 
 # Chapter 17 under nnfs.init(): its float64 targets make the loss's gradient
-# float64, so the twin's dense3.dbiases is float64 and the book's Adam rebinds
-# dense3's bias state to float64 arrays; fastnn's optimizers update state in
-# place, in the dtype it was created with (float32).  (optimizers.py: outside
-# this change; see test_optimizer_state_dtype_follows_the_book.)
-KNOWN_STATE_DTYPE = {"dense3.bias_momentums", "dense3.bias_cache"}
+# float64, so dense3.dbiases is float64 and the book's Adam rebinds dense3's
+# bias state to float64 arrays; fastnn's optimizers promote that state too, so
+# no dtype is exempt from the comparison.
+KNOWN_STATE_DTYPE = frozenset()
 
 
 def compare(fast, ref, rtol, what, skip_dtype=(), accuracy=True):
@@ -220,9 +219,6 @@ def test_chapter_run_under_init(chapter, regularized, under_init):
     assert under_init.get(key) == "ok", under_init.get(key)
 
 
-@pytest.mark.xfail(strict=True, reason="fastnn's optimizers keep a layer's state in the dtype "
-                   "it was created with; the book's rebind it to the promoted dtype "
-                   "(optimizers.py, outside the chapter 16-17 change)")
 def test_optimizer_state_dtype_follows_the_book():
     """Chapter 17's situation: float32 biases, float64 bias gradients (float64 targets)."""
     states = []
