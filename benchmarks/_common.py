@@ -220,3 +220,15 @@ def loadavg():
         return os.getloadavg()
     except OSError:  # pragma: no cover
         return None
+
+
+def tests_module(name):
+    """A helper module of ``tests/`` (the book's scripts and models), loaded by file
+    path: the benchmarks run what the tests check, without ``tests/`` on sys.path."""
+    import importlib.util
+    import pathlib
+    path = pathlib.Path(__file__).resolve().parent.parent / "tests" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -25,58 +25,26 @@ import contextlib
 
 import numpy as np
 import pytest
-from nnfs.datasets import sine_data, spiral_data
 
 import fastnn
 import fastnn.reference as R
-from benchmarks._common import group_name, head_to_head, info, run_benchmark
+from benchmarks._common import (
+    group_name,
+    head_to_head,
+    info,
+    run_benchmark,
+    tests_module,
+)
+
+models = tests_module("_book_models")  # the models the tests check
 
 EPOCHS = 100
 IMPLS = ["fastnn", "reference"]
 
 
-def ch14(mod):
-    X, y = spiral_data(samples=100, classes=3)
-    model = mod.Model()
-    model.add(mod.Layer_Dense(2, 64, weight_regularizer_l2=5e-4, bias_regularizer_l2=5e-4))
-    model.add(mod.Activation_ReLU())
-    model.add(mod.Layer_Dense(64, 3))
-    model.add(mod.Activation_Softmax())
-    model.set(loss=mod.Loss_CategoricalCrossentropy(),
-              optimizer=mod.Optimizer_Adam(learning_rate=0.02, decay=5e-7),
-              accuracy=mod.Accuracy_Categorical())
-    return model, X, y
-
-
-def ch16(mod):
-    X, y = spiral_data(samples=100, classes=2)
-    model = mod.Model()
-    model.add(mod.Layer_Dense(2, 64, weight_regularizer_l2=5e-4, bias_regularizer_l2=5e-4))
-    model.add(mod.Activation_ReLU())
-    model.add(mod.Layer_Dense(64, 1))
-    model.add(mod.Activation_Sigmoid())
-    model.set(loss=mod.Loss_BinaryCrossentropy(), optimizer=mod.Optimizer_Adam(decay=5e-7),
-              accuracy=mod.Accuracy_Categorical(binary=True))
-    return model, X, y.reshape(-1, 1)
-
-
-def ch17(mod):
-    X, y = sine_data()
-    model = mod.Model()
-    model.add(mod.Layer_Dense(1, 64))
-    model.add(mod.Activation_ReLU())
-    model.add(mod.Layer_Dense(64, 64))
-    model.add(mod.Activation_ReLU())
-    model.add(mod.Layer_Dense(64, 1))
-    model.add(mod.Activation_Linear())
-    model.set(loss=mod.Loss_MeanSquaredError(),
-              optimizer=mod.Optimizer_Adam(learning_rate=0.005, decay=1e-3),
-              accuracy=mod.Accuracy_Regression())
-    return model, X, y
-
-
-CHAPTERS = {"ch14 L2 2-64-3": (ch14, "300x2"), "ch16 BCE 2-64-1": (ch16, "200x2"),
-            "ch17 MSE 1-64-64-1": (ch17, "1000x1")}
+CHAPTERS = {"ch14 L2 2-64-3": (models.spiral_classifier, "300x2"),
+            "ch16 BCE 2-64-1": (models.binary, "200x2"),
+            "ch17 MSE 1-64-64-1": (models.regression, "1000x1")}
 
 
 class _Sink:
@@ -91,13 +59,9 @@ def build(mod, chapter, dtype):
     """The chapter's model from seed 0, finalized, and its data in ``dtype``."""
     np.random.seed(0)
     model, X, y = CHAPTERS[chapter][0](mod)
-    for layer in model.layers:
-        if hasattr(layer, "weights"):
-            layer.weights = layer.weights.astype(dtype)
-            layer.biases = layer.biases.astype(dtype)
+    X, y = models.cast(model, X, y, dtype)
     model.finalize()
-    y = y.astype(dtype) if y.dtype.kind == "f" else y
-    return model, X.astype(dtype), y
+    return model, X, y
 
 
 def train_call(mod, chapter, dtype):

@@ -14,75 +14,13 @@ import pickle
 
 import numpy as np
 import pytest
-from nnfs.datasets import sine_data, spiral_data
 
 import fastnn
 import fastnn.reference as R
 
+from _book_models import binary, chapter18_classifier, fashion_like, regression
 
-def spiral_l2_dropout(mod):
-    """Chapter 18's model: L2 on the first layer, dropout, softmax classifier."""
-    X, y = spiral_data(samples=100, classes=3)
-    model = mod.Model()
-    model.add(mod.Layer_Dense(2, 64, weight_regularizer_l2=5e-4, bias_regularizer_l2=5e-4))
-    model.add(mod.Activation_ReLU())
-    model.add(mod.Layer_Dropout(0.1))
-    model.add(mod.Layer_Dense(64, 3))
-    model.add(mod.Activation_Softmax())
-    model.set(loss=mod.Loss_CategoricalCrossentropy(),
-              optimizer=mod.Optimizer_Adam(learning_rate=0.05, decay=5e-5),
-              accuracy=mod.Accuracy_Categorical())
-    return model, X, y
-
-
-def binary(mod):
-    """Chapter 18's binary logistic regression."""
-    X, y = spiral_data(samples=100, classes=2)
-    y = y.reshape(-1, 1)
-    model = mod.Model()
-    model.add(mod.Layer_Dense(2, 64, weight_regularizer_l2=5e-4, bias_regularizer_l2=5e-4))
-    model.add(mod.Activation_ReLU())
-    model.add(mod.Layer_Dense(64, 1))
-    model.add(mod.Activation_Sigmoid())
-    model.set(loss=mod.Loss_BinaryCrossentropy(), optimizer=mod.Optimizer_Adam(decay=5e-7),
-              accuracy=mod.Accuracy_Categorical(binary=True))
-    return model, X, y
-
-
-def regression(mod):
-    """Chapter 18's sine regression."""
-    X, y = sine_data()
-    model = mod.Model()
-    model.add(mod.Layer_Dense(1, 64))
-    model.add(mod.Activation_ReLU())
-    model.add(mod.Layer_Dense(64, 64))
-    model.add(mod.Activation_ReLU())
-    model.add(mod.Layer_Dense(64, 1))
-    model.add(mod.Activation_Linear())
-    model.set(loss=mod.Loss_MeanSquaredError(),
-              optimizer=mod.Optimizer_Adam(learning_rate=0.005, decay=1e-3),
-              accuracy=mod.Accuracy_Regression())
-    return model, X, y
-
-
-def fashion_like(mod):
-    """Chapter 19's network on Fashion-MNIST-shaped data (generated: no download)."""
-    rng = np.random.default_rng(19)
-    X = (rng.integers(0, 256, (1000, 784)) - 127.5) / 127.5
-    y = rng.integers(0, 10, 1000).astype(np.uint8)
-    model = mod.Model()
-    model.add(mod.Layer_Dense(784, 128))
-    model.add(mod.Activation_ReLU())
-    model.add(mod.Layer_Dense(128, 128))
-    model.add(mod.Activation_ReLU())
-    model.add(mod.Layer_Dense(128, 10))
-    model.add(mod.Activation_Softmax())
-    model.set(loss=mod.Loss_CategoricalCrossentropy(), optimizer=mod.Optimizer_Adam(decay=1e-3),
-              accuracy=mod.Accuracy_Categorical())
-    return model, X, y
-
-
-FLOWS = {"ch18-l2-dropout": spiral_l2_dropout, "binary": binary, "regression": regression,
+FLOWS = {"ch18-l2-dropout": chapter18_classifier, "binary": binary, "regression": regression,
          "ch19-fashion-shaped": fashion_like}
 
 

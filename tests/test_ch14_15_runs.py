@@ -23,8 +23,6 @@ script's variables after each epoch) and compared:
   column exactly, the epoch-0 line, losses and weights within float32
   tolerances.
 """
-import contextlib
-import io
 import json
 import os
 import subprocess

@@ -13,11 +13,8 @@ path (``book_loop``) is made to fail.
 import contextlib
 import io
 import os
-import signal
-import subprocess
 import sys
 import textwrap
-import time
 
 import numpy as np
 import pytest
@@ -26,6 +23,8 @@ from nnfs.datasets import spiral_data
 import fastnn
 import fastnn.reference as R
 from fastnn import book_loop
+
+from _interrupt import interrupt, start
 
 
 def dropout_model(mod, rate=0.1, samples=100):
@@ -303,17 +302,9 @@ CHILD = textwrap.dedent("""
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 def test_ctrl_c_leaves_the_generator_where_the_steps_done_leave_it():
     tests = os.path.dirname(os.path.abspath(__file__))
-    # SIGINT back to its default in the child: a shell without job control starts
-    # background commands with SIGINT ignored, and Python then keeps ignoring it
-    proc = subprocess.Popen([sys.executable, "-c", CHILD.format(tests=tests)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    proc = start(CHILD.format(tests=tests))
     try:
-        assert proc.stdout.readline().strip() == "ready", proc.stderr.read()
-        time.sleep(0.5)
-        proc.send_signal(signal.SIGINT)
-        line = proc.stdout.readline().split()
-        assert line[:1] == ["interrupted"], (line, proc.stderr.read())
+        line, _ = interrupt(proc, after=0.5)
         steps, history = int(line[1]), int(line[2])
         assert 3 < steps < 3_000_000
         assert history == steps  # one history row per update

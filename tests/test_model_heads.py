@@ -17,12 +17,13 @@ import re
 
 import numpy as np
 import pytest
-from nnfs.datasets import sine_data, spiral_data
 
 import fastnn
 import fastnn.reference as R
 from fastnn import book_loop
 from fastnn.kernels import network as N
+
+from _book_models import binary, cast, regression, spiral_classifier
 
 # strengths large enough for the penalty to show in the printed lines
 REGULARIZERS = {
@@ -35,9 +36,6 @@ REGULARIZERS = {
 }
 
 
-BOOK_L2 = dict(weight_regularizer_l2=5e-4, bias_regularizer_l2=5e-4)  # chapters 14-16
-
-
 @pytest.fixture(autouse=True)
 def one_blas_thread():
     """The compiled loop runs products of these sizes with one BLAS thread
@@ -48,64 +46,18 @@ def one_blas_thread():
         yield
 
 
-def ch14(mod, reg=BOOK_L2, dtype=np.float64):
-    """Chapter 14's model without dropout: 2-64-3, L2 on the first layer, softmax."""
-    X, y = spiral_data(samples=100, classes=3)
-    model = mod.Model()
-    model.add(mod.Layer_Dense(2, 64, **reg))
-    model.add(mod.Activation_ReLU())
-    model.add(mod.Layer_Dense(64, 3))
-    model.add(mod.Activation_Softmax())
-    model.set(loss=mod.Loss_CategoricalCrossentropy(),
-              optimizer=mod.Optimizer_Adam(learning_rate=0.02, decay=5e-7),
-              accuracy=mod.Accuracy_Categorical())
-    return model, X.astype(dtype), y
+def mae(mod, reg=None):
+    return regression(mod, reg, loss="Loss_MeanAbsoluteError")
 
 
-def binary(mod, reg=BOOK_L2, dtype=np.float64):
-    """Chapter 16: 2-64-1 sigmoid with binary cross-entropy on spiral_data(100, 2)."""
-    X, y = spiral_data(samples=100, classes=2)
-    model = mod.Model()
-    model.add(mod.Layer_Dense(2, 64, **reg))
-    model.add(mod.Activation_ReLU())
-    model.add(mod.Layer_Dense(64, 1))
-    model.add(mod.Activation_Sigmoid())
-    model.set(loss=mod.Loss_BinaryCrossentropy(), optimizer=mod.Optimizer_Adam(decay=5e-7),
-              accuracy=mod.Accuracy_Categorical(binary=True))
-    return model, X.astype(dtype), y.reshape(-1, 1)
-
-
-def regression(mod, reg=None, dtype=np.float64, loss="Loss_MeanSquaredError"):
-    """Chapter 17: 1-64-64-1 linear output with mean squared (or absolute) error."""
-    X, y = sine_data()
-    model = mod.Model()
-    model.add(mod.Layer_Dense(1, 64, **(reg or {})))
-    model.add(mod.Activation_ReLU())
-    model.add(mod.Layer_Dense(64, 64))
-    model.add(mod.Activation_ReLU())
-    model.add(mod.Layer_Dense(64, 1))
-    model.add(mod.Activation_Linear())
-    model.set(loss=getattr(mod, loss)(),
-              optimizer=mod.Optimizer_Adam(learning_rate=0.005, decay=1e-3),
-              accuracy=mod.Accuracy_Regression())
-    return model, X.astype(dtype), y.astype(dtype)
-
-
-def mae(mod, reg=None, dtype=np.float64):
-    return regression(mod, reg, dtype, loss="Loss_MeanAbsoluteError")
-
-
-MODELS = {"ch14": ch14, "binary": binary, "mse": regression, "mae": mae}
+MODELS = {"ch14": spiral_classifier, "binary": binary, "mse": regression, "mae": mae}
 
 
 def build(mod, name, dtype=np.float64, reg=None, seed=0):
     np.random.seed(seed)
     kwargs = {} if reg is None else dict(reg=reg)
-    model, X, y = MODELS[name](mod, dtype=dtype, **kwargs)
-    for layer in model.layers:
-        if hasattr(layer, "weights"):
-            layer.weights = layer.weights.astype(dtype)
-            layer.biases = layer.biases.astype(dtype)
+    model, X, y = MODELS[name](mod, **kwargs)
+    X, y = cast(model, X, y, dtype)
     model.finalize()
     return model, X, y
 

@@ -9,17 +9,16 @@
 * any depth trains with one compiled loop per dtype (no compile per depth).
 """
 import os
-import signal
-import subprocess
 import sys
 import textwrap
 import threading
-import time
 
 import numpy as np
 import pytest
 
 import fastnn
+
+from _interrupt import interrupt, start
 
 ARCH = (2, 64, 3)
 
@@ -110,19 +109,9 @@ CHILD = textwrap.dedent("""
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 def test_ctrl_c_stops_within_a_second_and_leaves_consistent_state():
     tests = os.path.dirname(os.path.abspath(__file__))
-    # SIGINT back to its default in the child: a shell without job control starts
-    # background commands with SIGINT ignored, and Python then keeps ignoring it
-    proc = subprocess.Popen([sys.executable, "-c", CHILD.format(tests=tests)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    proc = start(CHILD.format(tests=tests))
     try:
-        assert proc.stdout.readline().strip() == "ready", proc.stderr.read()
-        time.sleep(1.0)
-        proc.send_signal(signal.SIGINT)
-        sent = time.perf_counter()
-        line = proc.stdout.readline().split()
-        latency = time.perf_counter() - sent
-        assert line[:1] == ["interrupted"], (line, proc.stderr.read())
+        line, latency = interrupt(proc, after=1.0)
         iterations, history = int(line[1]), int(line[2])
         assert 3 < iterations < 3_000_000
         assert history == iterations  # one history row per update
