@@ -32,6 +32,23 @@ class Accuracy:
         self.accumulated_count = 0
 
 
+def _compared(accuracy, predictions, y):
+    """``predictions`` and ``y`` as arrays of one shape, else a clear error.
+
+    The book compares them element by element, so a column of predictions
+    against a flat vector of labels, ``(n, 1)`` against ``(n,)``, broadcasts
+    to an ``(n, n)`` table and silently gives a meaningless accuracy."""
+    predictions, y = np.asarray(predictions), np.asarray(y)
+    if predictions.shape != y.shape:
+        hint = ""
+        if predictions.ndim == 2 and predictions.shape[1] == 1 and y.shape == predictions.shape[:1]:
+            hint = " (labels of one output are a column: y.reshape(-1, 1), as the book does)"
+        raise ValueError(f"{type(accuracy).__name__}: predictions have shape {predictions.shape} "
+                         f"but y has shape {y.shape}; they are compared element by element, so "
+                         f"the shapes must be equal{hint}")
+    return predictions, y
+
+
 class Accuracy_Categorical(Accuracy):
     """Share of predicted class indices equal to the labels (one-hot labels are argmax-ed).
 
@@ -52,6 +69,7 @@ class Accuracy_Categorical(Accuracy):
         y = np.asarray(y)
         if not self.binary and len(y.shape) == 2:
             y = np.argmax(y, axis=1)
+        predictions, y = _compared(self, predictions, y)
         return predictions == y
 
 
@@ -70,6 +88,7 @@ class Accuracy_Regression(Accuracy):
             self.precision = np.std(y) / 250
 
     def compare(self, predictions, y):
+        predictions, y = _compared(self, predictions, y)
         return np.absolute(predictions - y) < self.precision
 
 

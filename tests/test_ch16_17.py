@@ -434,3 +434,24 @@ def test_sigmoid_bad_inputs():
     _raises(TypeError, lambda: s.forward([["a", "b"]]))
     assert not hasattr(s, "output") and not hasattr(s, "inputs")
     _raises(AttributeError, lambda: s.backward(np.ones((2, 2))))  # as the book: no output yet
+
+
+@pytest.mark.parametrize("name, kw, predictions, y, words", [
+    # the book's silent trap: a column of predictions against flat labels
+    ("Accuracy_Categorical", dict(binary=True), np.ones((6, 1), int), np.ones(6, int),
+     ["(6, 1)", "(6,)", "y.reshape(-1, 1)"]),
+    ("Accuracy_Regression", {}, np.zeros((6, 1)), np.zeros(6), ["(6, 1)", "(6,)"]),
+    ("Accuracy_Categorical", {}, np.zeros(5, int), np.zeros(6, int), ["(5,)", "(6,)"]),
+    ("Accuracy_Categorical", {}, np.zeros(5, int), np.eye(3)[[0, 1, 2, 0]], ["(5,)", "(4,)"]),
+])
+def test_accuracy_of_mismatched_shapes_is_refused_and_counts_nothing(name, kw, predictions, y,
+                                                                     words):
+    # the twin broadcasts (or fails inside NumPy); fastnn names both shapes
+    acc = getattr(fastnn, name)(**kw)
+    if name == "Accuracy_Regression":
+        acc.init(np.arange(6.0))
+    acc.calculate(np.zeros(2, int) if name != "Accuracy_Regression" else np.zeros(2),
+                  np.zeros(2, int) if name != "Accuracy_Regression" else np.zeros(2))
+    before = (acc.accumulated_sum, acc.accumulated_count)
+    _raises(ValueError, lambda: acc.calculate(predictions, y), *words)
+    assert (acc.accumulated_sum, acc.accumulated_count) == before
