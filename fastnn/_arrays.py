@@ -56,9 +56,14 @@ def dot_dtype(*arrays):
     ``nnfs.init()`` replaces ``np.dot`` with a wrapper that computes in float64
     and returns float32, whatever the inputs.
     """
-    if getattr(np.dot, "__module__", None) == "nnfs.core":
+    if nnfs_dot():
         return F32
     return np.result_type(*arrays)
+
+
+def nnfs_dot():
+    """Whether ``np.dot`` is ``nnfs.init()``'s wrapper (float64 arithmetic, float32 result)."""
+    return getattr(np.dot, "__module__", None) == "nnfs.core"
 
 
 def compute_dtype(dt):

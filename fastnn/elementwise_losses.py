@@ -38,16 +38,24 @@ class _ElementwiseLoss(Loss):
     _WHAT = ""
     _FORWARD = _BACKWARD = ""
     _LABELS = False  # kernels named <name>_labels take flat integer labels
+    # kernels named <name>_wide take float32 values and float64 targets into
+    # float64 results (chapter 17 after nnfs.init(): sine_data's targets are
+    # float64), the dtype NumPy's promotion gives the book's expressions
+    _WIDE_TARGETS = False
 
     def forward(self, y_pred, y_true):
         if type(y_pred) is np.ndarray and type(y_true) is np.ndarray \
                 and y_true.shape == y_pred.shape:
             dt = y_pred.dtype
             yt = y_true.dtype
+            wide = self._WIDE_TARGETS and yt is F64 and dt is F32
             try:
-                losses = np.empty(y_pred.shape[0], dt)
+                losses = np.empty(y_pred.shape[0], yt if wide else dt)
                 # the sealed kernels take 2-D arrays only: a (1, N) view of the losses
-                if yt is dt:
+                if wide:
+                    status = getattr(sealed, self._FORWARD + "_wide")(
+                        y_pred, y_true, losses.reshape(1, -1))
+                elif yt is dt:
                     status = getattr(sealed, self._FORWARD)(
                         y_pred, y_true, losses.reshape(1, -1))
                 elif self._LABELS and (yt is _U8 or (yt is _I64 and dt is F64)):
@@ -73,9 +81,15 @@ class _ElementwiseLoss(Loss):
                 and type(self).forward is _ElementwiseLoss.forward:
             dt = output.dtype
             yt = y.dtype
+            wide = self._WIDE_TARGETS and yt is F64 and dt is F32
+            if wide:  # the losses (and np.mean's result) are float64, as NumPy's
+                dt = yt
             try:  # as in forward
                 losses = np.empty(output.shape[0], dt)
-                if yt is dt:
+                if wide:
+                    status, total = getattr(sealed, self._FORWARD + "_total_wide")(
+                        output, y, losses.reshape(1, -1))
+                elif yt is dt:
                     status, total = getattr(sealed, self._FORWARD + "_total")(
                         output, y, losses.reshape(1, -1))
                 elif self._LABELS and (yt is _U8 or (yt is _I64 and dt is F64)):
@@ -106,9 +120,12 @@ class _ElementwiseLoss(Loss):
                 and y_true.shape == dvalues.shape:
             dt = dvalues.dtype
             yt = y_true.dtype
+            wide = self._WIDE_TARGETS and yt is F64 and dt is F32
             try:  # as in forward
-                dinputs = np.empty(dvalues.shape, dt)
-                if yt is dt:
+                dinputs = np.empty(dvalues.shape, yt if wide else dt)
+                if wide:
+                    status = getattr(sealed, self._BACKWARD + "_wide")(dvalues, y_true, dinputs)
+                elif yt is dt:
                     status = getattr(sealed, self._BACKWARD)(dvalues, y_true, dinputs)
                 elif self._LABELS and (yt is _U8 or (yt is _I64 and dt is F64)):
                     status = getattr(sealed, self._BACKWARD + "_labels")(
@@ -202,6 +219,7 @@ class Loss_MeanSquaredError(_ElementwiseLoss):
     _FORWARD = "mse_forward"
     _BACKWARD = "mse_backward"
     _KERNELS = _regression
+    _WIDE_TARGETS = True
 
     def _operands(self, v, y):
         dt = result_dtype(self._WHAT, v, y)

@@ -4,12 +4,12 @@ import numbers
 
 import numpy as np
 
-from ._arrays import F32, F64, as_array, compute_dtype, dot_dtype, kernel_array, require_2d, \
-    result_dtype
+from ._arrays import F32, F64, as_array, compute_dtype, dot_dtype, kernel_array, nnfs_dot, \
+    require_2d, result_dtype
 from ._blas_threads import call_with_blas_threads_for, dense_uses_blas
 from .kernels import sealed
 from .kernels.dense import BLAS_MIN_MADDS, dense_backward, dense_forward
-from .kernels.dense_mixed import dense_backward_n1_narrow
+from .kernels.dense_mixed import dense_backward_mixed, dense_forward_rounded_dot
 
 REGULARIZERS = ("weight_regularizer_l1", "weight_regularizer_l2",
                 "bias_regularizer_l1", "bias_regularizer_l2")
@@ -149,6 +149,20 @@ class Layer_Dense:
                     return
             except (TypeError, IndexError, AttributeError):
                 pass
+        elif type(inputs) is np.ndarray and inputs.dtype is F64 and w.dtype is F32 \
+                and nnfs_dot():
+            # float64 inputs, float32 parameters, nnfs.init()'s np.dot (chapter
+            # 17's first layer): the book's float32 product plus biases, in one
+            # call for one input feature (the kernel returns False otherwise);
+            # float64 biases or another layout raise TypeError, as above
+            try:
+                out = np.empty((inputs.shape[0], w.shape[1]), F32)
+                if sealed.dense_forward_rounded_dot(inputs, w, self.biases, out):
+                    self.inputs = inputs
+                    self.output = out
+                    return
+            except (TypeError, IndexError, AttributeError):
+                pass
         x = as_array(inputs, "inputs")
         x, out = self._forward_general(x, w, self.biases)
         self.inputs = x
@@ -163,6 +177,12 @@ class Layer_Dense:
         if x.shape[1] != w_2d.shape[0]:
             raise ValueError(f"inputs have {x.shape[1]} features (shape {x.shape}) but the "
                              f"layer expects {w_2d.shape[0]} (weights shape {w_2d.shape})")
+        if x.dtype == F64 and w.dtype == F32 and b.dtype == F32 and nnfs_dot():
+            # the fast path's kernel (the book's float32 product, then the biases)
+            out = np.empty((x.shape[0], w_2d.shape[1]), F32)
+            if dense_forward_rounded_dot(kernel_array(x, F64), kernel_array(w_2d, F32),
+                                         kernel_array(b_2d, F32), out):
+                return x, out
         ct = compute_dtype(result_dtype("dense forward", x, w, b))
         out = np.empty((x.shape[0], w_2d.shape[1]), ct)
         dense_forward(kernel_array(x, ct), kernel_array(w_2d, ct), kernel_array(b_2d, ct), out)
@@ -218,6 +238,33 @@ class Layer_Dense:
                     return
             except (TypeError, IndexError, AttributeError):
                 pass
+        if type(dvalues) is np.ndarray and dt is F32 and self._reg is None and nnfs_dot():
+            # (not an elif: float64 inputs with a float32 gradient get here from
+            # the fast path above, which refused the inputs' dtype)
+            # float32 parameters after nnfs.init() with a float64 gradient (chapter
+            # 17's last layer) or float64 inputs (its first layer): one call,
+            # each result in the dtype and, but for the order of the float64
+            # sums, the value of the book's expression; other shapes (False),
+            # dtypes or layouts (TypeError) go on to the general path
+            try:
+                x = self.inputs
+                xt, gt = x.dtype, dvalues.dtype
+                if xt is F32 and gt is F64:
+                    kernel = sealed.dense_backward_wide_gradient
+                elif xt is F64 and gt is F32:
+                    kernel = sealed.dense_backward_wide_inputs
+                else:
+                    raise TypeError
+                dweights = np.empty(w.shape, F32)
+                dbiases = np.empty((1, w.shape[1]), gt)   # np.sum keeps dvalues' dtype
+                dinputs = np.empty(x.shape, F32)
+                if kernel(x, w, dvalues, dweights, dbiases, dinputs):
+                    self.dweights = dweights
+                    self.dbiases = dbiases
+                    self.dinputs = dinputs
+                    return
+            except (TypeError, IndexError, AttributeError):
+                pass
         d = as_array(dvalues, "dvalues")
         dweights, dbiases, dinputs = self._backward_general(self.inputs, w, d)
         if self._reg is not None:
@@ -252,22 +299,22 @@ class Layer_Dense:
         ct = compute_dtype(result_dtype("dense backward", x, w, d))
         # each result takes the dtype the reference's expression would give
         dinputs_dt = dot_dtype(d, w)
+        dweights_dt = dot_dtype(x, d)
+        if ({x.dtype, d.dtype} == {F32, F64} and w.dtype in (F32, F64)
+                and dweights_dt in (F32, F64) and dinputs_dt in (F32, F64)):
+            # a float32/float64 mix of inputs and gradient (chapter 17's first and
+            # last layers after nnfs.init(), whatever their layout or regularizers):
+            # the fast path's kernel, each result stored once in its own dtype
+            mixed = (np.empty(w.shape, dweights_dt), np.empty((1, w.shape[1]), d.dtype),
+                     np.empty(x.shape, dinputs_dt))
+            if dense_backward_mixed(kernel_array(x, x.dtype), kernel_array(w, w.dtype),
+                                    kernel_array(d, d.dtype), *mixed):
+                return mixed
         dweights = np.empty(w.shape, ct)
         dbiases = np.empty((1, w.shape[1]), ct)
-        if (ct == F64 and x.dtype == F32 and d.dtype == F64 and d.flags.c_contiguous
-                and x.flags.c_contiguous and dinputs_dt in (F32, F64)):
-            # one output, float32 inputs, float64 gradient (chapter 17's last layer
-            # after nnfs.init()): x read and dinputs stored as they are
-            dinputs = np.empty(x.shape, dinputs_dt)
-            if not dense_backward_n1_narrow(x, kernel_array(w, ct), d, dweights, dbiases,
-                                            dinputs):
-                dinputs = None
-        else:
-            dinputs = None
-        if dinputs is None:
-            dinputs = np.empty(x.shape, ct)
-            dense_backward(kernel_array(x, ct), kernel_array(w, ct), kernel_array(d, ct),
-                           dweights, dbiases, dinputs)
-        return (dweights.astype(dot_dtype(x, d), copy=False),
+        dinputs = np.empty(x.shape, ct)
+        dense_backward(kernel_array(x, ct), kernel_array(w, ct), kernel_array(d, ct),
+                       dweights, dbiases, dinputs)
+        return (dweights.astype(dweights_dt, copy=False),
                 dbiases.astype(np.sum(d[:0], axis=0).dtype, copy=False),  # ints sum as ints
                 dinputs.astype(dinputs_dt, copy=False))

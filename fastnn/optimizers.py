@@ -10,7 +10,8 @@ its attributes and hooks.
 import numpy as np
 
 from . import _threads
-from ._arrays import check_hyper, compute_dtype, real_number, result_dtype, update_arrays
+from ._arrays import (F32 as _F32, F64 as _F64, check_hyper, compute_dtype, real_number,
+                      result_dtype, update_arrays)
 from .kernels import sealed
 from .kernels.optimizers import (adagrad_update, adam_update, rmsprop_update,
                                  sgd_momentum_update, sgd_update)
@@ -119,9 +120,19 @@ class _Optimizer:
     # is not thread-safe: `held = _threads.SERIALIZE and _threads.enter(...)`
     # costs one attribute read when it is.
 
-    def _update(self, layer, kernel, weight_state, bias_state, hyper, update_dtypes):
+    def _update(self, layer, kernel, weight_state, bias_state, hyper, update_dtypes,
+                mixed=None):
         arrays = update_arrays(layer, weight_state, bias_state, update_dtypes)
         _promote_state(layer, arrays, weight_state, bias_state, update_dtypes)
+        # ``mixed``: a sealed kernel for a dtype mix whose rules compute each
+        # parameter in its own dtypes (running all in the widest dtype would
+        # round float32 weights' updates differently from the book's)
+        if mixed is not None:
+            try:
+                if mixed(*arrays, *hyper):
+                    return
+            except TypeError:  # not that mix
+                pass
         _run_general(kernel, arrays, 2 + len(weight_state), hyper)
 
     def update_params(self, layer):
@@ -277,9 +288,15 @@ class Optimizer_Adam(_Optimizer):
                 step = iteration + 1
                 b1, b2 = self.beta_1, self.beta_2
                 hyper = (self.current_learning_rate, b1, b2, self.epsilon, 1 - b1 ** step, 1 - b2 ** step)
-                if sealed.adam_update(layer.weights, layer.dweights, layer.weight_momentums,
-                                      layer.weight_cache, layer.biases, layer.dbiases,
-                                      layer.bias_momentums, layer.bias_cache, *hyper):
+                b, db = layer.biases, layer.dbiases
+                # float32 biases with a float64 gradient (chapter 17's last layer
+                # after nnfs.init()): the book's state is float64 from the second
+                # step on (_promote_state), and the same kernel takes that mix
+                update = (sealed.adam_update_wide_bias if db.dtype is _F64 and b.dtype is _F32
+                          else sealed.adam_update)
+                if update(layer.weights, layer.dweights, layer.weight_momentums,
+                          layer.weight_cache, b, db, layer.bias_momentums, layer.bias_cache,
+                          *hyper):
                     return
             except self._FAST_FAILURES:
                 pass
@@ -305,4 +322,5 @@ class Optimizer_Adam(_Optimizer):
             m, c = _rt(b1, s[0], g), _rt(b2, s[1], g)
             return _rt(lr, m, c, eps, 1.0), m, c
         self._update(layer, adam_update, ("weight_momentums", "weight_cache"),
-                     ("bias_momentums", "bias_cache"), hyper, dtypes)
+                     ("bias_momentums", "bias_cache"), hyper, dtypes,
+                     mixed=sealed.adam_update_wide_bias)

@@ -69,23 +69,29 @@ _PYTHON_STAND_INS = {"vmath.exp_for": _exp_py, "vmath.log_for": _log_py,
 
 
 # argument kinds of sealed(): a float array (of the signature's dtype), a
-# float64 scalar, and integer label arrays of the dtypes spiral_data and
+# float64 array whatever the signature's dtype (the wider operand of a
+# float32/float64 mix, e.g. chapter 17's float64 targets after nnfs.init()),
+# a float64 scalar, and integer label arrays of the dtypes spiral_data and
 # NumPy's default int give (uint8, int64)
 _ARRAY = "a"
+_WIDE = "w"
 _FLOAT = "f"
 _LABELS = "l"
 LABEL_DTYPES = (types.uint8, types.int64)
 _FLOAT_TYPES = {np.dtype(t.name): t for t in (types.float64, types.float32)}
 _LABEL_TYPES = {np.dtype(t.name): t for t in LABEL_DTYPES}
+_F64 = np.dtype(np.float64)
 
 
 def sealed(dispatcher, kinds, ndim=2):
     """A twin of ``dispatcher`` that runs only on the arguments ``kinds`` spells.
 
-    ``kinds`` has a letter per argument: ``"a"`` a float array, ``"f"`` a
-    float scalar, ``"l"`` an integer label array.  The float arrays must be
-    ``ndim``-D, C-contiguous, writeable, aligned and all float64 or all
-    float32; labels 1-D uint8 or int64, C-contiguous and writeable.  Any other
+    ``kinds`` has a letter per argument: ``"a"`` a float array, ``"w"`` a
+    float64 array, ``"f"`` a float scalar, ``"l"`` an integer label array.
+    The float arrays must be ``ndim``-D, C-contiguous, writeable and aligned,
+    the ``"a"`` ones all float64 or all float32 (the ``"w"`` ones float64
+    either way: a float32/float64 mix); labels 1-D uint8 or int64,
+    C-contiguous and writeable.  Any other
     argument makes the call raise ``TypeError`` in Numba's C dispatcher instead
     of compiling a new specialisation, so the classes' fast paths can leave the
     dtype, layout and writeability checks to the dispatcher (far cheaper than
@@ -169,12 +175,18 @@ def _signature_for(args, kinds, ndim):
             if t is None or a.ndim != ndim or (float_type is not None and t != float_type):
                 return None
             float_type = t
+        elif kind == _WIDE:
+            if a.dtype != _F64 or a.ndim != ndim:
+                return None
         else:
             label_type = _LABEL_TYPES.get(a.dtype)
             if label_type is None or a.ndim != 1:
                 return None
+    if float_type is None:  # only "w" arrays: their dtype is the signature's
+        float_type = types.float64
     return tuple(types.float64 if kind == _FLOAT
                  else types.Array(float_type, ndim, "C") if kind == _ARRAY
+                 else types.Array(types.float64, ndim, "C") if kind == _WIDE
                  else types.Array(label_type, 1, "C") for kind in kinds)
 
 

@@ -157,13 +157,23 @@ def rmsprop_update(w, dw, cw, b, db, cb, lr, epsilon, rho):
 
 @kernel(parallel=True)
 def adam_update(w, dw, mw, cw, b, db, mb, cb, lr, beta1, beta2, epsilon, corr1, corr2):
-    """Adam with bias correction; ``corr1 = 1 - beta1**(t+1)``, ``corr2 = 1 - beta2**(t+1)``."""
+    """Adam with bias correction; ``corr1 = 1 - beta1**(t+1)``, ``corr2 = 1 - beta2**(t+1)``.
+
+    Each parameter's rule computes in its gradient's dtype (the state has it
+    too), the hyper-parameters rounded to it: NumPy's dtype for the book's
+    expressions.  That is the parameter's own dtype, except for float32
+    biases with a float64 gradient and state (chapter 17's last layer after
+    ``nnfs.init()``), whose float64 update is rounded as it is added, as the
+    book's ``+=`` does."""
     if (dw.shape != w.shape or mw.shape != w.shape or cw.shape != w.shape
             or db.shape != b.shape or mb.shape != b.shape or cb.shape != b.shape):
         return False
-    t = w.dtype.type
+    t = dw.dtype.type
     h = (t(-lr), t(beta1), t(1.0 - beta1), t(beta2), t(1.0 - beta2), t(corr1), t(corr2),
          t(epsilon))
+    tb = db.dtype.type
+    hb = (tb(-lr), tb(beta1), tb(1.0 - beta1), tb(beta2), tb(1.0 - beta2), tb(corr1),
+          tb(corr2), tb(epsilon))
     wf, gf, mf, cf = w.reshape(-1), dw.reshape(-1), mw.reshape(-1), cw.reshape(-1)
     chunks = n_chunks(wf.size)
     if chunks == 0:
@@ -172,5 +182,5 @@ def adam_update(w, dw, mw, cw, b, db, mb, cb, lr, beta1, beta2, epsilon, corr1, 
         for k in prange(chunks):
             lo, hi = k * CHUNK, min(wf.size, (k + 1) * CHUNK)
             adam_rule(wf[lo:hi], gf[lo:hi], mf[lo:hi], cf[lo:hi], *h)
-    adam_rule(b.reshape(-1), db.reshape(-1), mb.reshape(-1), cb.reshape(-1), *h)
+    adam_rule(b.reshape(-1), db.reshape(-1), mb.reshape(-1), cb.reshape(-1), *hb)
     return True
