@@ -74,20 +74,22 @@ class _ElementwiseLoss(Loss):
             dt = output.dtype
             yt = y.dtype
             try:  # as in forward
-                losses = np.empty(output.shape[0], dt)
                 if yt is dt:
+                    losses = np.empty(output.shape[0], dt)
                     status, total = getattr(sealed, self._FORWARD + "_total")(
                         output, y, losses.reshape(1, -1))
                 elif self._LABELS and (yt is _U8 or (yt is _I64 and dt is F64)):
-                    status, total = getattr(sealed, self._FORWARD + "_labels_total")(
-                        output, y.reshape(-1), losses.reshape(1, -1))
+                    # labels shaped as the predictions, read as they are; the
+                    # per-sample losses stay in the kernel's scratch memory
+                    status, total = getattr(sealed, self._FORWARD + "_labels_total_nd")(
+                        output, y)
                 else:
                     status = -2
             except (TypeError, IndexError):
                 status = -2
             if status >= 0:
                 raise self._label_error(y, status)
-            n = losses.size if status == -1 else 0
+            n = output.shape[0] if status == -1 else 0
             # (empty or non-finite: Loss.calculate, whose NumPy calls warn as the book's)
             if n and math.isfinite(total):
                 # np.mean's value and type: the sum over the count in float64,
@@ -111,8 +113,8 @@ class _ElementwiseLoss(Loss):
                 if yt is dt:
                     status = getattr(sealed, self._BACKWARD)(dvalues, y_true, dinputs)
                 elif self._LABELS and (yt is _U8 or (yt is _I64 and dt is F64)):
-                    status = getattr(sealed, self._BACKWARD + "_labels")(
-                        dvalues, y_true.reshape(-1), dinputs)
+                    status = getattr(sealed, self._BACKWARD + "_labels_nd")(
+                        dvalues, y_true, dinputs)
                 else:
                     status = -2
             except TypeError:

@@ -45,8 +45,13 @@ class _Regularization:
     rounded to the arrays' dtype -- is NumPy's; absent for a dtype where NumPy
     would promote a term (e.g. an ``np.float64`` strength with float32
     arrays: the general path then applies the book's NumPy expressions).
+    ``penalty_f64``: the strengths as floats (0.0 where inactive) when each
+    active one is a float or an int float64 holds exactly, so that the
+    book's ``strength * np.sum(...)`` on float64 parameters is a float64
+    product of those floats (``Loss.regularization_loss``'s one-call path);
+    else None.
     """
-    __slots__ = ("values", "active", "kernel_args")
+    __slots__ = ("values", "active", "kernel_args", "penalty_f64")
 
     def __init__(self, values):
         self.values = values
@@ -59,6 +64,10 @@ class _Regularization:
         for dt in (F32, F64):
             if all(np.result_type(t, dt) == dt for t, a in zip(terms, on) if a):
                 self.kernel_args[dt] = tuple(float(t) if a else 0.0 for t, a in zip(terms, on))
+        exact = all(type(v) in (float, np.float64) or (type(v) is int and abs(v) <= 2 ** 53)
+                    for v, a in zip(values, on) if a)
+        self.penalty_f64 = (tuple(float(v) if a else 0.0 for v, a in zip(values, on))
+                            if exact else None)
 
     @staticmethod
     def of(values):

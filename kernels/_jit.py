@@ -74,6 +74,7 @@ _PYTHON_STAND_INS = {"vmath.exp_for": _exp_py, "vmath.log_for": _log_py,
 _ARRAY = "a"
 _FLOAT = "f"
 _LABELS = "l"
+_LABELS_ND = "L"  # labels shaped like the float arrays (ndim-D), e.g. chapter 16's (N, 1)
 LABEL_DTYPES = (types.uint8, types.int64)
 _FLOAT_TYPES = {np.dtype(t.name): t for t in (types.float64, types.float32)}
 _LABEL_TYPES = {np.dtype(t.name): t for t in LABEL_DTYPES}
@@ -83,9 +84,11 @@ def sealed(dispatcher, kinds, ndim=2):
     """A twin of ``dispatcher`` that runs only on the arguments ``kinds`` spells.
 
     ``kinds`` has a letter per argument: ``"a"`` a float array, ``"f"`` a
-    float scalar, ``"l"`` an integer label array.  The float arrays must be
+    float scalar, ``"l"`` an integer label array, ``"L"`` one with ``ndim``
+    dimensions.  The float arrays must be
     ``ndim``-D, C-contiguous, writeable, aligned and all float64 or all
-    float32; labels 1-D uint8 or int64, C-contiguous and writeable.  Any other
+    float32; labels 1-D (``"L"``: ``ndim``-D) uint8 or int64, C-contiguous and
+    writeable.  Any other
     argument makes the call raise ``TypeError`` in Numba's C dispatcher instead
     of compiling a new specialisation, so the classes' fast paths can leave the
     dtype, layout and writeability checks to the dispatcher (far cheaper than
@@ -171,11 +174,12 @@ def _signature_for(args, kinds, ndim):
             float_type = t
         else:
             label_type = _LABEL_TYPES.get(a.dtype)
-            if label_type is None or a.ndim != 1:
+            if label_type is None or a.ndim != (ndim if kind == _LABELS_ND else 1):
                 return None
     return tuple(types.float64 if kind == _FLOAT
                  else types.Array(float_type, ndim, "C") if kind == _ARRAY
-                 else types.Array(label_type, 1, "C") for kind in kinds)
+                 else types.Array(label_type, ndim if kind == _LABELS_ND else 1, "C")
+                 for kind in kinds)
 
 
 def _no_matching_signature(*args, **kws):

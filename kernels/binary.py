@@ -168,3 +168,10 @@ def bce_backward_labels(dvalues, labels, dinputs):
         return bad
     _bce_gradient(dvalues, labels, dinputs)
     return -1
+
+
+@kernel
+def bce_backward_labels_nd(dvalues, labels, dinputs):
+    """``bce_backward_labels`` for labels shaped like ``dvalues`` (read flat here,
+    where the view costs nothing)."""
+    return bce_backward_labels(dvalues, labels.reshape(-1), dinputs)

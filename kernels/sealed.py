@@ -26,6 +26,7 @@ _KINDS = {
     "bce_forward_labels": ("binary", "ala"),
     "bce_backward": ("binary", "aaa"),
     "bce_backward_labels": ("binary", "ala"),
+    "bce_backward_labels_nd": ("binary", "aLa"),
     "mse_forward": ("regression", "aaa"),
     "mse_backward": ("regression", "aaa"),
     "mae_forward": ("regression", "aaa"),
@@ -37,10 +38,12 @@ _KINDS = {
     "adam_update": ("optimizers", "aaaaaaaaffffff"),
     "dense_backward_reg": ("dense", "aaaaaaaffff"),
     "regularization_sums": ("regularization", "aaaffff"),
+    "regularization_penalty": ("regularization", "aafffff"),
     # Loss.calculate: the per-sample losses, 1-D; the losses' forward and their sum
     "pairwise_total": ("reduction", "a", 1),
     "bce_forward_total": ("loss_totals", "aaa"),
     "bce_forward_labels_total": ("loss_totals", "ala"),
+    "bce_forward_labels_total_nd": ("loss_totals", "aL"),
     "mse_forward_total": ("loss_totals", "aaa"),
     "mae_forward_total": ("loss_totals", "aaa"),
 }
