@@ -39,6 +39,13 @@ class _ElementwiseLoss(Loss):
     _FORWARD = _BACKWARD = ""
     _LABELS = False  # kernels named <name>_labels take flat integer labels
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # the names of the label kernels of the fast paths, built once per class
+        # (the lookup and concatenation on each call measured ~0.2 us)
+        cls._CALCULATE_LABELS_ND = cls._FORWARD + "_labels_total_nd"
+        cls._BACKWARD_LABELS_ND = cls._BACKWARD + "_labels_nd"
+
     def forward(self, y_pred, y_true):
         if type(y_pred) is np.ndarray and type(y_true) is np.ndarray \
                 and y_true.shape == y_pred.shape:
@@ -81,8 +88,7 @@ class _ElementwiseLoss(Loss):
                 elif self._LABELS and (yt is _U8 or (yt is _I64 and dt is F64)):
                     # labels shaped as the predictions, read as they are; the
                     # per-sample losses stay in the kernel's scratch memory
-                    status, total = getattr(sealed, self._FORWARD + "_labels_total_nd")(
-                        output, y)
+                    status, total = getattr(sealed, self._CALCULATE_LABELS_ND)(output, y)
                 else:
                     status = -2
             except (TypeError, IndexError):
@@ -113,8 +119,7 @@ class _ElementwiseLoss(Loss):
                 if yt is dt:
                     status = getattr(sealed, self._BACKWARD)(dvalues, y_true, dinputs)
                 elif self._LABELS and (yt is _U8 or (yt is _I64 and dt is F64)):
-                    status = getattr(sealed, self._BACKWARD + "_labels_nd")(
-                        dvalues, y_true, dinputs)
+                    status = getattr(sealed, self._BACKWARD_LABELS_ND)(dvalues, y_true, dinputs)
                 else:
                     status = -2
             except TypeError:

@@ -201,7 +201,21 @@ class Layer_Dense:
                 dinputs = np.empty(x.shape, dt)
                 reg = self._reg
                 madds = x.shape[0] * w.size
-                if madds >= BLAS_MIN_MADDS and not dense_uses_blas(x.shape[0], *w.shape, True):
+                if madds < BLAS_MIN_MADDS:
+                    # the per-op chapters' layers: the loop routines, tested first
+                    if reg is None:
+                        ok = sealed.dense_backward(x, w, dvalues, dweights, dbiases, dinputs)
+                    else:
+                        c = reg.kernel_args.get(dt)
+                        ok = c is not None and sealed.dense_backward_reg(
+                            x, w, self.biases, dvalues, dweights, dbiases, dinputs, *c)
+                    if ok:
+                        self.dweights = dweights
+                        self.dbiases = dbiases
+                        self.dinputs = dinputs
+                        return
+                    raise TypeError  # the general path explains
+                if not dense_uses_blas(x.shape[0], *w.shape, True):
                     madds = 0  # a thin shape: loop routines at any batch, no BLAS threads
                 if reg is None:
                     if madds < BLAS_MIN_MADDS:
