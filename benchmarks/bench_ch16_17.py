@@ -22,6 +22,13 @@ both loops alternately (``extra_info["head_to_head"]``), since separate rows
 run minutes apart on a machine whose speed drifts.  Target: each chapter's
 epoch at least 4x the twin's, in both dtypes.
 
+Chapter 16's ``floor`` row is its script on classes that only allocate their
+results and move the bytes each call must read and write
+(``benchmarks/_floor_ch16.py``), the least any per-op implementation of the
+script costs; the ``fastnn`` row times it in the same alternation and records
+``speedup_bound`` (twin epoch / floor) and ``fastnn_pct_of_bound`` (floor /
+fastnn epoch).
+
 Chapter 17's twin spends most of its epoch in three 1000x64x64 matrix
 products that no implementation can skip: its ``fastnn`` row also times, in
 the same alternation, the epoch's nine products alone (``ch17_products``:
@@ -222,12 +229,18 @@ def _one_blas_thread(fn):
     return limited
 
 
-@pytest.mark.parametrize("impl", ["fastnn", "reference"])
-@pytest.mark.parametrize("chapter", [16, 17])
+# chapter 16's floor: its script on classes that only allocate their results and
+# move the bytes each call must read and write (benchmarks/_floor_ch16.py)
+FLOOR16 = "benchmarks._floor_ch16"
+_EPOCH_IMPLS = [(16, "fastnn"), (16, "reference"), (16, "floor"),
+                (17, "fastnn"), (17, "reference")]
+
+
+@pytest.mark.parametrize("chapter,impl", _EPOCH_IMPLS)
 def bench_chapter_epoch(benchmark, chapter, dtype, impl):
     regularized = chapters.supports_regularization(fastnn, R)
     script = "the book's" if regularized else "the book's without its regularization lines"
-    mod = "fastnn" if impl == "fastnn" else "fastnn.reference"
+    mod = {"fastnn": "fastnn", "reference": "fastnn.reference", "floor": FLOOR16}[impl]
     fn = _loop(chapter, mod, dtype, regularized)
     w = fn.ns["dense1"].weights  # (chapter 17's X and y are float64 either way: sine_data)
     assert w.dtype == np.dtype(dtype), w.dtype
@@ -236,11 +249,18 @@ def bench_chapter_epoch(benchmark, chapter, dtype, impl):
         # both per-op loops alternately (fresh ones, so the timed loop's state is its own)
         pair = {"fastnn": _loop(chapter, "fastnn", dtype, regularized),
                 "reference": _loop(chapter, "fastnn.reference", dtype, regularized)}
+        if chapter == 16:  # the floor, timed in the same alternation
+            pair["floor"] = _loop(chapter, FLOOR16, dtype, regularized)
         if chapter == 17:  # the products alone, timed in the same alternation
             pair["products"] = ch17_products(dtype)
             pair["products_one_thread"] = _one_blas_thread(ch17_products(dtype))
             pair["products_large_fastnn_blas"] = _one_blas_thread(ch17_products(dtype, "large"))
-        h2h = head_to_head(pair, rounds=15, calls=20, gap=0.05, warm=3)
+        # chapter 16's epochs are ~30 us: blocks of 20 calls after each 50 ms gap
+        # timed mostly the first calls' cold caches (fastnn 36-39 us against
+        # 32-33 us in its own row); 200 calls make blocks of a few ms, as
+        # chapter 17's 20 calls do
+        h2h = head_to_head(pair, rounds=15, calls=200 if chapter == 16 else 20, gap=0.05,
+                           warm=3)
         h2h["speedup"] = round(h2h["reference"] / h2h["fastnn"], 2)
         if chapter == 17:
             # the highest speed-up over the twin any implementation doing these
@@ -250,6 +270,11 @@ def bench_chapter_epoch(benchmark, chapter, dtype, impl):
             for key, products in (("", "products"), ("_one_thread", "products_one_thread")):
                 h2h["speedup_bound" + key] = round(h2h["reference"] / h2h[products], 2)
                 h2h["fastnn_pct_of_bound" + key] = round(100 * h2h[products] / h2h["fastnn"], 1)
+        if chapter == 16:
+            # the highest speed-up over the twin any per-op implementation could
+            # reach with these kernels' memory traffic, and fastnn's share of it
+            h2h["speedup_bound"] = round(h2h["reference"] / h2h["floor"], 2)
+            h2h["fastnn_pct_of_bound"] = round(100 * h2h["floor"] / h2h["fastnn"], 1)
         extra["head_to_head"] = h2h
     op = f"chapter {chapter} epoch"
     run_benchmark(benchmark, fn, group=group_name("chapter epoch", op, SIZES[chapter], dtype),

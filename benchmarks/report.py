@@ -383,6 +383,19 @@ def _ch19_note(r):
     return "; ".join(notes)
 
 
+def _floor_note(r):
+    """A chapter epoch's per-op floor (benchmarks/_floor_ch16.py), from the fastnn
+    row's alternated timings, as the seed epoch's bound in the targets."""
+    ei = (_pick(r["rows"], "fastnn") or {}).get("extra_info") or {}
+    h = ei.get("head_to_head") or {}
+    if "floor" not in h or "speedup_bound" not in h:
+        return ""
+    return (f"timed alternately: fastnn {fmt_ratio(h['speedup'])}; the same script on classes "
+            f"that only allocate their results and move their bytes "
+            f"(benchmarks/_floor_ch16.py) {fmt_time(h['floor'])}, a bound of "
+            f"{fmt_ratio(h['speedup_bound'])}: fastnn at {h['fastnn_pct_of_bound']:.0f}% of it")
+
+
 def headline(rows):
     """A short table of whole workloads (epochs of the book's loops and of ``Model.train``),
     fastnn against the twin, for the README's opening."""
@@ -392,7 +405,7 @@ def headline(rows):
     out = ["| workload | size | dtype | fastnn | NumPy twin | speed-up | beside it |",
            "|---|---|---|--:|--:|--:|---|"]
     for name, r in picked:
-        note = _ch19_note(r) if r["section"] == "ch19" else ""
+        note = _ch19_note(r) if r["section"] == "ch19" else _floor_note(r)
         noisy = " †" if r["noisy"] else ""
         out.append(f"| {name} | {r['size']} | {r['dtype']} | {fmt_time(r['fastnn'])}{noisy} "
                    f"| {fmt_time(r['reference'])} | **{fmt_ratio(r['speedup'])}** | {note} |")

@@ -45,8 +45,13 @@ class _Regularization:
     rounded to the arrays' dtype -- is NumPy's; absent for a dtype where NumPy
     would promote a term (e.g. an ``np.float64`` strength with float32
     arrays: the general path then applies the book's NumPy expressions).
+    ``penalty_f64``: the strengths as floats (0.0 where inactive) when each
+    active one is a float or an int float64 holds exactly, so that the
+    book's ``strength * np.sum(...)`` on float64 parameters is a float64
+    product of those floats (``Loss.regularization_loss``'s one-call path);
+    else None.
     """
-    __slots__ = ("values", "active", "kernel_args")
+    __slots__ = ("values", "active", "kernel_args", "penalty_f64")
 
     def __init__(self, values):
         self.values = values
@@ -59,6 +64,10 @@ class _Regularization:
         for dt in (F32, F64):
             if all(np.result_type(t, dt) == dt for t, a in zip(terms, on) if a):
                 self.kernel_args[dt] = tuple(float(t) if a else 0.0 for t, a in zip(terms, on))
+        exact = all(type(v) in (float, np.float64) or (type(v) is int and abs(v) <= 2 ** 53)
+                    for v, a in zip(values, on) if a)
+        self.penalty_f64 = (tuple(float(v) if a else 0.0 for v, a in zip(values, on))
+                            if exact else None)
 
     @staticmethod
     def of(values):
@@ -212,7 +221,21 @@ class Layer_Dense:
                 dinputs = np.empty(x.shape, dt)
                 reg = self._reg
                 madds = x.shape[0] * w.size
-                if madds >= BLAS_MIN_MADDS and not dense_uses_blas(x.shape[0], *w.shape, True):
+                if madds < BLAS_MIN_MADDS:
+                    # the per-op chapters' layers: the loop routines, tested first
+                    if reg is None:
+                        ok = sealed.dense_backward(x, w, dvalues, dweights, dbiases, dinputs)
+                    else:
+                        c = reg.kernel_args.get(dt)
+                        ok = c is not None and sealed.dense_backward_reg(
+                            x, w, self.biases, dvalues, dweights, dbiases, dinputs, *c)
+                    if ok:
+                        self.dweights = dweights
+                        self.dbiases = dbiases
+                        self.dinputs = dinputs
+                        return
+                    raise TypeError  # the general path explains
+                if not dense_uses_blas(x.shape[0], *w.shape, True):
                     madds = 0  # a thin shape: loop routines at any batch, no BLAS threads
                 if reg is None:
                     if madds < BLAS_MIN_MADDS:

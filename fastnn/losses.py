@@ -85,6 +85,9 @@ def _mean_and_sum(losses):
     return np.mean(losses), np.sum(losses)
 
 
+_F64_TYPE = np.float64
+
+
 def _penalty(layer, regularization_loss):
     """``regularization_loss`` plus ``layer``'s penalty, in the book's order."""
     if isinstance(layer, Layer_Dense):
@@ -92,6 +95,17 @@ def _penalty(layer, regularization_loss):
         if reg is None:
             return regularization_loss          # every strength is 0
         w = layer.weights
+        c = reg.penalty_f64
+        start = regularization_loss
+        if c is not None and w.dtype is F64 and (type(start) is _F64_TYPE or (
+                type(start) is int and start == 0)):
+            # float64 parameters and plain strengths: the book's float64 products
+            # and sums in one call (its type: NumPy's float64 scalar)
+            try:
+                return _F64_TYPE(sealed.regularization_penalty(w, layer.biases, float(start),
+                                                               *c))
+            except (TypeError, AttributeError):  # other layouts, non-arrays
+                pass
         try:                                    # fast path: one call for the four sums
             sums = np.empty((1, 4), w.dtype)
             ok = sealed.regularization_sums(w, layer.biases, sums, *reg.active)

@@ -77,6 +77,7 @@ _ARRAY = "a"
 _WIDE = "w"
 _FLOAT = "f"
 _LABELS = "l"
+_LABELS_ND = "L"  # labels shaped like the float arrays (ndim-D), e.g. chapter 16's (N, 1)
 LABEL_DTYPES = (types.uint8, types.int64)
 _FLOAT_TYPES = {np.dtype(t.name): t for t in (types.float64, types.float32)}
 _LABEL_TYPES = {np.dtype(t.name): t for t in LABEL_DTYPES}
@@ -87,11 +88,12 @@ def sealed(dispatcher, kinds, ndim=2):
     """A twin of ``dispatcher`` that runs only on the arguments ``kinds`` spells.
 
     ``kinds`` has a letter per argument: ``"a"`` a float array, ``"w"`` a
-    float64 array, ``"f"`` a float scalar, ``"l"`` an integer label array.
-    The float arrays must be ``ndim``-D, C-contiguous, writeable and aligned,
-    the ``"a"`` ones all float64 or all float32 (the ``"w"`` ones float64
-    either way: a float32/float64 mix); labels 1-D uint8 or int64,
-    C-contiguous and writeable.  Any other
+    float64 array, ``"f"`` a float scalar, ``"l"`` an integer label array,
+    ``"L"`` one with ``ndim`` dimensions.  The float arrays must be ``ndim``-D,
+    C-contiguous, writeable and aligned, the ``"a"`` ones all float64 or all
+    float32 (the ``"w"`` ones float64 either way: a float32/float64 mix);
+    labels 1-D (``"L"``: ``ndim``-D) uint8 or int64, C-contiguous and
+    writeable.  Any other
     argument makes the call raise ``TypeError`` in Numba's C dispatcher instead
     of compiling a new specialisation, so the classes' fast paths can leave the
     dtype, layout and writeability checks to the dispatcher (far cheaper than
@@ -180,14 +182,15 @@ def _signature_for(args, kinds, ndim):
                 return None
         else:
             label_type = _LABEL_TYPES.get(a.dtype)
-            if label_type is None or a.ndim != 1:
+            if label_type is None or a.ndim != (ndim if kind == _LABELS_ND else 1):
                 return None
     if float_type is None:  # only "w" arrays: their dtype is the signature's
         float_type = types.float64
     return tuple(types.float64 if kind == _FLOAT
                  else types.Array(float_type, ndim, "C") if kind == _ARRAY
                  else types.Array(types.float64, ndim, "C") if kind == _WIDE
-                 else types.Array(label_type, 1, "C") for kind in kinds)
+                 else types.Array(label_type, ndim if kind == _LABELS_ND else 1, "C")
+                 for kind in kinds)
 
 
 def _no_matching_signature(*args, **kws):

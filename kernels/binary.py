@@ -70,39 +70,54 @@ def sigmoid_backward(output, dvalues, dinputs):
 
 # ---------------------------------------------------- binary cross-entropy
 
-@kernel(contract=True)
-def _bce_losses(y_pred, yf, losses):
-    """Per-sample losses of C-contiguous ``y_pred`` (N, C) against flat labels ``yf``."""
-    n, c = y_pred.shape
+@kernel(contract=True, inline="always")
+def _bce_term(p, y, y_pred, yf, losses, binary):
+    """``-(y * log(p) + (1 - y) * log(1 - p))`` on the clipped ``p``: the
+    logarithms in ``y_pred``'s dtype, the rest in ``losses``'.
+
+    ``binary``: ``y`` is a validated 0/1 label, and the book's expression is
+    exactly ``-log(p)`` (y = 1) or ``-log(1 - p)`` (y = 0) -- the other term
+    is a zero times a finite logarithm (``p`` is clipped), a signed zero that
+    leaves the sum as it is -- so one logarithm is taken instead of two."""
     tp = y_pred.dtype.type
     t = losses.dtype.type
-    ty = yf.dtype.type
-    lo, hi = tp(CLIP), tp(1.0 - CLIP)
-    one_p = tp(1.0)
-    one_y = ty(1.0)
     single = y_pred.itemsize == 4
+    one_p = tp(1.0)
+    p = _clip(p, tp(CLIP), tp(1.0 - CLIP))
+    if binary:
+        q = p if y != 0 else one_p - p
+        return -t(tp(log_for(np.float64(q), single)))
+    lp = tp(log_for(np.float64(p), single))
+    lq = tp(log_for(np.float64(one_p - p), single))
+    one_y = yf.dtype.type(1.0)
+    return -(t(y) * t(lp) + t(one_y - y) * t(lq))
+
+
+@kernel(contract=True)
+def _bce_losses(y_pred, yf, losses, binary):
+    """Per-sample losses of C-contiguous ``y_pred`` (N, C) against flat labels ``yf``
+    (``binary``: integer labels, validated 0/1)."""
+    n, c = y_pred.shape
+    t = losses.dtype.type
     pf = y_pred.reshape(-1)
     lf = losses.reshape(-1)
     if c == 1:
         # one output per sample (the book's case): one flat loop that vectorizes;
-        # the mean over a single output is the value itself
-        for i in range(n):
-            p = _clip(pf[i], lo, hi)
-            lp = tp(log_for(np.float64(p), single))
-            lq = tp(log_for(np.float64(one_p - p), single))
-            y = yf[i]
-            lf[i] = -(t(y) * t(lp) + t(one_y - y) * t(lq))
+        # the mean over a single output is the value itself (the branch outside
+        # the loops, so that each vectorizes)
+        if binary:
+            for i in range(n):
+                lf[i] = _bce_term(pf[i], yf[i], y_pred, yf, losses, True)
+        else:
+            for i in range(n):
+                lf[i] = _bce_term(pf[i], yf[i], y_pred, yf, losses, False)
         return
     outputs = t(c)
     for i in range(n):
         acc = t(0.0)
         for j in range(c):
             k = i * c + j
-            p = _clip(pf[k], lo, hi)
-            lp = tp(log_for(np.float64(p), single))
-            lq = tp(log_for(np.float64(one_p - p), single))
-            y = yf[k]
-            acc += -(t(y) * t(lp) + t(one_y - y) * t(lq))
+            acc += _bce_term(pf[k], yf[k], y_pred, yf, losses, binary)
         lf[i] = acc / outputs
 
 
@@ -112,7 +127,7 @@ def bce_forward(y_pred, y_true, losses):
     ``y_true`` (N*C elements, e.g. (N, C)) into ``losses`` (N elements, any shape)."""
     if y_true.size != y_pred.size or losses.size != y_pred.shape[0]:
         return -2
-    _bce_losses(y_pred, y_true.reshape(-1), losses)
+    _bce_losses(y_pred, y_true.reshape(-1), losses, False)
     return -1
 
 
@@ -124,27 +139,47 @@ def bce_forward_labels(y_pred, labels, losses):
     bad = first_bad_label(labels, 2)
     if bad >= 0:
         return bad
-    _bce_losses(y_pred, labels, losses)
+    _bce_losses(y_pred, labels, losses, True)
     return -1
 
 
-@kernel
-def _bce_gradient(dvalues, yf, dinputs):
-    n, c = dvalues.shape
+@kernel(inline="always")
+def _bce_grad_term(p, y, dvalues, yf, dinputs, binary):
+    """``-(y / p - (1 - y) / (1 - p))`` on the clipped ``p`` (``1 - p`` in
+    ``dvalues``' dtype, the rest in ``dinputs``'); for a validated 0/1 label
+    (``binary``) exactly ``-(1 / p)`` or ``1 / (1 - p)``: the other quotient
+    is a zero over a positive number, so one division instead of two."""
     td = dvalues.dtype.type
     t = dinputs.dtype.type
-    ty = yf.dtype.type
-    lo, hi = td(CLIP), td(1.0 - CLIP)
-    one_d = td(1.0)
-    one_y = ty(1.0)
+    p = _clip(p, td(CLIP), td(1.0 - CLIP))
+    if binary:
+        if y != 0:
+            return -(t(1.0) / t(p))
+        return t(1.0) / t(td(1.0) - p)
+    one_y = yf.dtype.type(1.0)
+    return -(t(y) / t(p) - t(one_y - y) / t(td(1.0) - p))
+
+
+@kernel
+def _bce_gradient(dvalues, yf, dinputs, binary):
+    n, c = dvalues.shape
+    t = dinputs.dtype.type
     outputs = t(c)
     samples = t(n)
     df = dvalues.reshape(-1)
     rf = dinputs.reshape(-1)
+    # the branches outside the loops, so that each loop vectorizes; dividing
+    # by one output is the identity, and is skipped
+    if c == 1:
+        if binary:
+            for k in range(df.size):
+                rf[k] = _bce_grad_term(df[k], yf[k], dvalues, yf, dinputs, True) / samples
+        else:
+            for k in range(df.size):
+                rf[k] = _bce_grad_term(df[k], yf[k], dvalues, yf, dinputs, False) / samples
+        return
     for k in range(df.size):
-        p = _clip(df[k], lo, hi)
-        y = yf[k]
-        g = -(t(y) / t(p) - t(one_y - y) / t(one_d - p)) / outputs
+        g = _bce_grad_term(df[k], yf[k], dvalues, yf, dinputs, binary) / outputs
         rf[k] = g / samples
 
 
@@ -154,7 +189,7 @@ def bce_backward(dvalues, y_true, dinputs):
     clipped ``dvalues`` (N, C) and float targets ``y_true`` (N*C elements)."""
     if y_true.size != dvalues.size or dinputs.size != dvalues.size:
         return -2
-    _bce_gradient(dvalues, y_true.reshape(-1), dinputs)
+    _bce_gradient(dvalues, y_true.reshape(-1), dinputs, False)
     return -1
 
 
@@ -166,5 +201,12 @@ def bce_backward_labels(dvalues, labels, dinputs):
     bad = first_bad_label(labels, 2)
     if bad >= 0:
         return bad
-    _bce_gradient(dvalues, labels, dinputs)
+    _bce_gradient(dvalues, labels, dinputs, True)
     return -1
+
+
+@kernel
+def bce_backward_labels_nd(dvalues, labels, dinputs):
+    """``bce_backward_labels`` for labels shaped like ``dvalues`` (read flat here,
+    where the view costs nothing)."""
+    return bce_backward_labels(dvalues, labels.reshape(-1), dinputs)

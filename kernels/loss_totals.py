@@ -34,6 +34,16 @@ def bce_forward_labels_total(y_pred, labels, losses):
 
 
 @kernel
+def bce_forward_labels_total_nd(y_pred, labels):
+    """``bce_forward_labels_total`` for labels shaped like ``y_pred`` (the book's
+    ``y.reshape(-1, 1)``), the per-sample losses in scratch memory of the
+    kernel's own: ``Loss.calculate`` returns only their mean, and the
+    caller's ``np.empty`` and two reshapes cost more than the allocation here."""
+    losses = np.empty(y_pred.shape[0], y_pred.dtype)
+    return _with_total(bce_forward_labels(y_pred, labels.reshape(-1), losses), losses)
+
+
+@kernel
 def mse_forward_total(y_pred, y_true, losses):
     return _with_total(mse_forward(y_pred, y_true, losses), losses)
 

@@ -28,6 +28,7 @@ _KINDS = {
     "bce_forward_labels": ("binary", "ala"),
     "bce_backward": ("binary", "aaa"),
     "bce_backward_labels": ("binary", "ala"),
+    "bce_backward_labels_nd": ("binary", "aLa"),
     "mse_forward": ("regression", "aaa"),
     "mse_backward": ("regression", "aaa"),
     "mae_forward": ("regression", "aaa"),
@@ -39,10 +40,12 @@ _KINDS = {
     "adam_update": ("optimizers", "aaaaaaaaffffff"),
     "dense_backward_reg": ("dense", "aaaaaaaffff"),
     "regularization_sums": ("regularization", "aaaffff"),
+    "regularization_penalty": ("regularization", "aafffff"),
     # Loss.calculate: the per-sample losses, 1-D; the losses' forward and their sum
     "pairwise_total": ("reduction", "a", 1),
     "bce_forward_total": ("loss_totals", "aaa"),
     "bce_forward_labels_total": ("loss_totals", "ala"),
+    "bce_forward_labels_total_nd": ("loss_totals", "aL"),
     "mse_forward_total": ("loss_totals", "aaa"),
     "mae_forward_total": ("loss_totals", "aaa"),
     # chapter 17 after nnfs.init(): float64 targets, so float64 losses, loss

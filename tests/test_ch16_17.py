@@ -395,11 +395,43 @@ def test_bce_integer_labels_other_than_0_1(y_dtype, value, dtype):
     y = np.array([[1, 0], [0, 1], [1, value]], y_dtype)
     p = np.full((3, 2), 0.5, dtype)
     loss, dinputs, saved = _loss_after_backward("Loss_BinaryCrossentropy", p, y % 2)
-    for call in (lambda: loss.forward(p, y), lambda: loss.backward(p, y)):
+    for call in (lambda: loss.forward(p, y), lambda: loss.backward(p, y),
+                 lambda: loss.calculate(p, y)):
         err = _raises(LabelError, call, f"{y[2, 1]!r}", "(2, 1)", "0 or 1")
         assert isinstance(err, ValueError) and isinstance(err, IndexError)
     assert loss.dinputs is dinputs
     np.testing.assert_array_equal(loss.dinputs, saved)
+
+
+def test_bce_label_kernels_of_the_fast_paths_take_only_labels_shaped_as_predictions():
+    """``calculate`` and ``backward`` pass (N, C) uint8/int64 labels to kernels sealed
+    to them (kind "L"): any other label array raises TypeError there (the classes
+    then take their general path), nothing written, nothing compiled."""
+    from fastnn.kernels import sealed
+    p = np.full((4, 1), 0.25)
+    good = np.array([[1], [0], [0], [1]], np.uint8)
+    out = np.zeros((4, 1))
+    status, total = sealed.bce_forward_labels_total_nd(p, good)
+    assert status == -1
+    ref = R.Loss_BinaryCrossentropy()
+    assert np.float64(total / 4) == ref.calculate(p, good)
+    assert sealed.bce_backward_labels_nd(p, good, out) == -1
+    ref.backward(p, good)
+    np.testing.assert_array_equal(out, ref.dinputs)
+    read_only = good.copy()
+    read_only.flags.writeable = False
+    n_sigs = (len(sealed.bce_forward_labels_total_nd.signatures),
+              len(sealed.bce_backward_labels_nd.signatures))
+    for bad in (good.reshape(-1), good.astype(np.int16), np.repeat(good, 2, axis=1)[:, ::2],
+                read_only, good.astype(np.float64)):
+        with pytest.raises(TypeError):
+            sealed.bce_forward_labels_total_nd(p, bad)
+        before = out.copy()
+        with pytest.raises(TypeError):
+            sealed.bce_backward_labels_nd(p, bad, out)
+        np.testing.assert_array_equal(out, before)
+    assert n_sigs == (len(sealed.bce_forward_labels_total_nd.signatures),
+                      len(sealed.bce_backward_labels_nd.signatures))
 
 
 def test_bce_boolean_labels_and_bad_dtypes():
