@@ -37,26 +37,22 @@ the twin's thread count and at one thread, the count fastnn's thread policy
 gives products of this size) and records ``speedup_bound`` (twin epoch /
 products: the most any implementation could gain on this BLAS) and
 ``fastnn_pct_of_bound`` (products / fastnn epoch), with ``_one_thread``
-variants.  Under ``nnfs.init()`` the twin's ``np.dot``
+variants.  The same alternation runs fastnn's loop with its BLAS thread
+policy off (``set_blas_thread_policy(0)``, products at BLAS's own thread
+count as the twin's): ``speedup_blas_own_threads``.  Under ``nnfs.init()`` the twin's ``np.dot``
 computes in float64 and returns float32; the bound is taken at float32, the
 dtype a float32 implementation computes in.
 """
-import importlib.util
-import pathlib
-
 import numpy as np
 import pytest
 
 import fastnn
 import fastnn.reference as R
-from benchmarks._common import group_name, head_to_head, info, run_benchmark
+from benchmarks._common import group_name, head_to_head, info, run_benchmark, tests_module
 from fastnn.kernels import binary as KB
 from fastnn.kernels import regression as KR
 
-_spec = importlib.util.spec_from_file_location(
-    "_chapters", pathlib.Path(__file__).resolve().parent.parent / "tests" / "_chapters.py")
-chapters = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(chapters)
+chapters = tests_module("_chapters")
 
 IMPLS = ["fastnn", "kernel", "reference"]
 CH16, CH17 = "ch16 200x1", "ch17 1000x1"
@@ -229,6 +225,18 @@ def _one_blas_thread(fn):
     return limited
 
 
+def _blas_own_threads(fn):
+    """``fn`` with fastnn's BLAS thread policy off (``set_blas_thread_policy(0)``):
+    its products then use BLAS's own thread count, as the twin's do."""
+    def run():
+        previous = fastnn.set_blas_thread_policy(0)
+        try:
+            fn()
+        finally:
+            fastnn.set_blas_thread_policy(previous)
+    return run
+
+
 # chapter 16's floor: its script on classes that only allocate their results and
 # move the bytes each call must read and write (benchmarks/_floor_ch16.py)
 FLOOR16 = "benchmarks._floor_ch16"
@@ -255,6 +263,9 @@ def bench_chapter_epoch(benchmark, chapter, dtype, impl):
             pair["products"] = ch17_products(dtype)
             pair["products_one_thread"] = _one_blas_thread(ch17_products(dtype))
             pair["products_large_fastnn_blas"] = _one_blas_thread(ch17_products(dtype, "large"))
+            # fastnn as a user of a machine of their own may set it (README)
+            pair["fastnn_blas_own_threads"] = _blas_own_threads(
+                _loop(chapter, "fastnn", dtype, regularized))
         # chapter 16's epochs are ~30 us: blocks of 20 calls after each 50 ms gap
         # timed mostly the first calls' cold caches (fastnn 36-39 us against
         # 32-33 us in its own row); 200 calls make blocks of a few ms, as
@@ -270,6 +281,10 @@ def bench_chapter_epoch(benchmark, chapter, dtype, impl):
             for key, products in (("", "products"), ("_one_thread", "products_one_thread")):
                 h2h["speedup_bound" + key] = round(h2h["reference"] / h2h[products], 2)
                 h2h["fastnn_pct_of_bound" + key] = round(100 * h2h[products] / h2h["fastnn"], 1)
+            h2h["speedup_blas_own_threads"] = round(
+                h2h["reference"] / h2h["fastnn_blas_own_threads"], 2)
+            h2h["fastnn_blas_own_threads_pct_of_bound"] = round(
+                100 * h2h["products"] / h2h["fastnn_blas_own_threads"], 1)
         if chapter == 16:
             # the highest speed-up over the twin any per-op implementation could
             # reach with these kernels' memory traffic, and fastnn's share of it

@@ -384,10 +384,22 @@ def _ch19_note(r):
 
 
 def _floor_note(r):
-    """A chapter epoch's per-op floor (benchmarks/_floor_ch16.py), from the fastnn
-    row's alternated timings, as the seed epoch's bound in the targets."""
+    """A chapter epoch's bound, from the fastnn row's alternated timings: chapter 16's
+    per-op floor (benchmarks/_floor_ch16.py), as the seed epoch's bound in the
+    targets; chapter 17's matrix products alone."""
     ei = (_pick(r["rows"], "fastnn") or {}).get("extra_info") or {}
     h = ei.get("head_to_head") or {}
+    if "products" in h and "speedup_bound" in h:  # chapter 17: bound by its products
+        note = (f"timed alternately: fastnn {fmt_ratio(h['speedup'])}; the epoch's matrix "
+                f"products alone {fmt_time(h['products'])}, a bound of "
+                f"{fmt_ratio(h['speedup_bound'])} (at fastnn's one BLAS thread "
+                f"{fmt_ratio(h['speedup_bound_one_thread'])}: fastnn at "
+                f"{h['fastnn_pct_of_bound_one_thread']:.0f}% of it)")
+        if "speedup_blas_own_threads" in h:
+            note += (f"; with `set_blas_thread_policy(0)` fastnn "
+                     f"{fmt_ratio(h['speedup_blas_own_threads'])}, "
+                     f"{h['fastnn_blas_own_threads_pct_of_bound']:.0f}% of the bound")
+        return note
     if "floor" not in h or "speedup_bound" not in h:
         return ""
     return (f"timed alternately: fastnn {fmt_ratio(h['speedup'])}; the same script on classes "
