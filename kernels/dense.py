@@ -225,7 +225,11 @@ def dense_backward(x, w, dvalues, dweights, dbiases, dinputs):
     if (w.shape[0] != k or dvalues.shape != (m, n) or dweights.shape != (k, n)
             or dbiases.shape != (1, n) or dinputs.shape != (m, k)):
         return False
-    dense_backward_into(x, w, dvalues, dweights, dbiases, dinputs, True, False, dinputs)
+    # _backward itself, not dense_backward_into: Numba optimizes each caller's
+    # module again with its callees linked in, so a wrapper layer costs ~1.5 s
+    # of cold compile
+    _backward(x, w, dvalues, dweights, dbiases, dinputs, True, False, dinputs, dbiases,
+              NO_REGULARIZATION)
     return True
 
 
