@@ -232,3 +232,17 @@ def tests_module(name):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def blas_own_threads(fn):
+    """``fn`` with fastnn's BLAS thread policy off (``set_blas_thread_policy(0)``):
+    its products then use BLAS's own thread count, as NumPy's and torch's do."""
+    import fastnn
+
+    def run():
+        previous = fastnn.set_blas_thread_policy(0)
+        try:
+            fn()
+        finally:
+            fastnn.set_blas_thread_policy(previous)
+    return run

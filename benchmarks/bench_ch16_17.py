@@ -48,7 +48,8 @@ import pytest
 
 import fastnn
 import fastnn.reference as R
-from benchmarks._common import group_name, head_to_head, info, run_benchmark, tests_module
+from benchmarks._common import (blas_own_threads, group_name, head_to_head, info, run_benchmark,
+                                tests_module)
 from fastnn.kernels import binary as KB
 from fastnn.kernels import regression as KR
 
@@ -225,18 +226,6 @@ def _one_blas_thread(fn):
     return limited
 
 
-def _blas_own_threads(fn):
-    """``fn`` with fastnn's BLAS thread policy off (``set_blas_thread_policy(0)``):
-    its products then use BLAS's own thread count, as the twin's do."""
-    def run():
-        previous = fastnn.set_blas_thread_policy(0)
-        try:
-            fn()
-        finally:
-            fastnn.set_blas_thread_policy(previous)
-    return run
-
-
 # chapter 16's floor: its script on classes that only allocate their results and
 # move the bytes each call must read and write (benchmarks/_floor_ch16.py)
 FLOOR16 = "benchmarks._floor_ch16"
@@ -264,7 +253,7 @@ def bench_chapter_epoch(benchmark, chapter, dtype, impl):
             pair["products_one_thread"] = _one_blas_thread(ch17_products(dtype))
             pair["products_large_fastnn_blas"] = _one_blas_thread(ch17_products(dtype, "large"))
             # fastnn as a user of a machine of their own may set it (README)
-            pair["fastnn_blas_own_threads"] = _blas_own_threads(
+            pair["fastnn_blas_own_threads"] = blas_own_threads(
                 _loop(chapter, "fastnn", dtype, regularized))
         # chapter 16's epochs are ~30 us: blocks of 20 calls after each 50 ms gap
         # timed mostly the first calls' cold caches (fastnn 36-39 us against

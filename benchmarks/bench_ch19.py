@@ -13,15 +13,18 @@ Rows: ``fastnn``, ``reference``, and when torch is importable ``torch``
 ``torch.optim.Adam``) and ``torch-fused`` (same with ``Adam(fused=True)``), at
 the same thread count as Numba's (set in conftest).  The torch row also times
 all four alternately (``extra_info["head_to_head"]``), since rows run minutes
-apart on a machine whose speed drifts.
+apart on a machine whose speed drifts, and with them the two pairs at equal
+thread counts: fastnn's default (its policy runs products of these sizes on one
+BLAS thread) against ``torch, 1 thread``, and ``fastnn, BLAS's own threads``
+(``set_blas_thread_policy(0)``) against torch's default.
 """
 import numpy as np
 import pytest
 
 import fastnn
 import fastnn.reference as R
-from benchmarks._common import (group_name, head_to_head, info, need_torch, run_benchmark, torch,
-                                torch_dtype)
+from benchmarks._common import (blas_own_threads, group_name, head_to_head, info, need_torch,
+                                run_benchmark, torch, torch_dtype)
 
 SIZE = "784-128-128-10, batch 128"
 BATCH = 128
@@ -118,6 +121,17 @@ def torch_step(dtype, fused):
     return step
 
 
+def _torch_one_thread(fn):
+    def run():
+        n = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            fn()
+        finally:
+            torch.set_num_threads(n)
+    return run
+
+
 @pytest.mark.parametrize("impl", ["fastnn", "reference", "torch", "torch-fused"])
 def bench_ch19_step(benchmark, dtype, impl):
     extra = {}
@@ -138,6 +152,11 @@ def bench_ch19_step(benchmark, dtype, impl):
         # library's spinning threads are asleep, and 5 untimed steps), so the ratios
         # do not depend on when each row ran
         fns = {"fastnn": book_step(fastnn, dtype), "reference": book_step(R, dtype),
-               "torch": fn, "torch-fused": torch_step(dtype, fused=True)}
+               "torch": fn, "torch-fused": torch_step(dtype, fused=True),
+               # each at the other's thread count: fastnn's policy runs products of
+               # these sizes on one BLAS thread; set_blas_thread_policy(0) leaves
+               # BLAS its own threads, as torch's default uses its own
+               "torch, 1 thread": _torch_one_thread(torch_step(dtype, fused=False)),
+               "fastnn, BLAS's own threads": blas_own_threads(book_step(fastnn, dtype))}
         benchmark.extra_info["head_to_head"] = head_to_head(fns, rounds=7, calls=40, gap=0.3,
                                                             warm=5)
