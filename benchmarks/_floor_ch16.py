@@ -28,7 +28,8 @@ this loop next to fastnn's and the twin's.
 import numpy as np
 from numba import njit
 
-from benchmarks._floor import _REASSOC, _read, touch_1_1, touch_2_1, touch_3_1, touch_3_3
+from benchmarks import _floor
+from benchmarks._floor import _REASSOC, _read, touch_1_1, touch_2_1
 
 
 @njit(cache=True, fastmath=_REASSOC)
@@ -61,46 +62,20 @@ def touch_adam(w, dw, wm, wc, b, db, bm, bc, lr, iteration):
     _touch_param(b, db, bm, bc, step)
 
 
-class Layer_Dense:
+class Layer_Dense(_floor.DenseLayer):
+    """The seed floor's dense layer (same calls) with the chapter-14 arguments stored."""
+
     def __init__(self, n_inputs, n_neurons,
                  weight_regularizer_l1=0, weight_regularizer_l2=0,
                  bias_regularizer_l1=0, bias_regularizer_l2=0):
-        self.weights = 0.01 * np.random.randn(n_inputs, n_neurons)
-        self.biases = np.zeros((1, n_neurons))
+        super().__init__(n_inputs, n_neurons)
         self.weight_regularizer_l1 = weight_regularizer_l1
         self.weight_regularizer_l2 = weight_regularizer_l2
         self.bias_regularizer_l1 = bias_regularizer_l1
         self.bias_regularizer_l2 = bias_regularizer_l2
 
-    def forward(self, inputs):
-        w = self.weights
-        out = np.empty((inputs.shape[0], w.shape[1]), w.dtype)
-        touch_3_1(inputs, w, self.biases, out)
-        self.inputs = inputs
-        self.output = out
 
-    def backward(self, dvalues):
-        w, x = self.weights, self.inputs
-        dweights = np.empty(w.shape, w.dtype)
-        dbiases = np.empty((1, w.shape[1]), w.dtype)
-        dinputs = np.empty(x.shape, w.dtype)
-        touch_3_3(x, w, dvalues, dweights, dbiases, dinputs)
-        self.dweights = dweights
-        self.dbiases = dbiases
-        self.dinputs = dinputs
-
-
-class Activation_ReLU:
-    def forward(self, inputs):
-        out = np.empty(inputs.shape, inputs.dtype)
-        touch_1_1(inputs, out)
-        self.inputs = inputs
-        self.output = out
-
-    def backward(self, dvalues):
-        dinputs = np.empty(dvalues.shape, dvalues.dtype)
-        touch_2_1(self.inputs, dvalues, dinputs)
-        self.dinputs = dinputs
+Activation_ReLU = _floor.ReLU
 
 
 class Activation_Sigmoid:
