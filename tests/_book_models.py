@@ -7,6 +7,8 @@ The data is drawn before the layers, as in the book, so a seed before the call
 fixes both.  Shared by the tests (``from _book_models import ...``: pytest puts
 ``tests/`` on ``sys.path``) and ``benchmarks/bench_model_heads.py`` (by file path).
 """
+import re
+
 import numpy as np
 from nnfs.datasets import sine_data, spiral_data
 
@@ -91,3 +93,17 @@ def cast(model, X, y, dtype):
             layer.weights = layer.weights.astype(dtype)
             layer.biases = layer.biases.astype(dtype)
     return X.astype(dtype), (y.astype(dtype) if y.dtype.kind == "f" else y)
+
+
+NUMBER = re.compile(r"-?\d+\.\d+(?:e-?\d+)?")
+
+
+def assert_lines_close(fast, twin, rtol, atol):
+    """Printed lines pairwise: the same words in the same order, and the numbers
+    within ``|fast - twin| <= atol + rtol * |twin|`` (float32 runs: the printed
+    precision, where exact equality would depend on summation order)."""
+    for a, b in zip(fast, twin):
+        assert NUMBER.sub("#", a) == NUMBER.sub("#", b), (a, b)  # same words, same order
+        np.testing.assert_allclose([float(v) for v in NUMBER.findall(a)],
+                                   [float(v) for v in NUMBER.findall(b)],
+                                   rtol=rtol, atol=atol, err_msg=f"{a}\n{b}")

@@ -24,7 +24,7 @@ import fastnn
 import fastnn.reference as R
 from fastnn import book_loop
 
-from _interrupt import interrupt, start
+from _child import interrupt, start
 
 
 def dropout_model(mod, rate=0.1, samples=100):

@@ -12,15 +12,14 @@ parameters within float32 rounding, as ``test_book_flows_float32.py`` does.
 The masks are the same bits and the generator ends in the same state: the
 next draw is the same number.
 """
-import json
 import os
-import re
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
 import pytest
+
+from _book_models import assert_lines_close
+from _child import run_json
 
 CHILD = textwrap.dedent("""
     import contextlib, io, json, sys
@@ -54,28 +53,14 @@ CHILD = textwrap.dedent("""
     print(json.dumps(out))
 """)
 
-NUMBER = re.compile(r"-?\d+\.\d+(?:e-?\d+)?")
-
-
-def _numbers(line):
-    return [float(v) for v in NUMBER.findall(line)]
-
-
 @pytest.fixture(scope="module")
 def runs():
-    tests = os.path.dirname(os.path.abspath(__file__))
-    p = subprocess.run([sys.executable, "-c", CHILD.format(tests=tests)], capture_output=True,
-                       text=True, timeout=900)
-    assert p.returncode == 0, p.stderr[-3000:]
-    return json.loads(p.stdout.strip().splitlines()[-1])
+    return run_json(CHILD.format(tests=os.path.dirname(os.path.abspath(__file__))))
 
 
 def _close_lines(fast, twin):
     assert len(fast) == len(twin) > 0
-    for a, b in zip(fast, twin):
-        assert NUMBER.sub("#", a) == NUMBER.sub("#", b), (a, b)  # same words, same order
-        for x, y in zip(_numbers(a), _numbers(b)):
-            assert abs(x - y) <= 1.5e-3 + 1e-6 * abs(y), (a, b)
+    assert_lines_close(fast, twin, rtol=1e-6, atol=1.5e-3)
 
 
 @pytest.mark.parametrize("flow", ["batches", "full-batch", "full-batch-lines"])

@@ -18,7 +18,7 @@ import pytest
 
 import fastnn
 
-from _interrupt import interrupt, start
+from _child import interrupt, start
 
 ARCH = (2, 64, 3)
 

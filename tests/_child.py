@@ -1,9 +1,21 @@
-"""Ctrl-C during training, as a user's terminal sends it: a child Python process that
-prints ``ready`` when it starts training and one line when interrupted."""
+"""Tests that run a child Python process: one that prints a JSON line of results
+(``run_json``; float32 runs after ``nnfs.init()``, which patches NumPy for the
+whole process), and Ctrl-C during training as a user's terminal sends it
+(``start``/``interrupt``: a child that prints ``ready`` when it starts training
+and one line when interrupted)."""
+import json
 import signal
 import subprocess
 import sys
 import time
+
+
+def run_json(code, timeout=900):
+    """Run ``code`` in a fresh interpreter; the JSON of the last line it prints."""
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       timeout=timeout)
+    assert p.returncode == 0, p.stderr[-3000:]
+    return json.loads(p.stdout.strip().splitlines()[-1])
 
 
 def start(code):
